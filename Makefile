@@ -1,0 +1,60 @@
+# Pedigree's tasks. `make demo` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# The demo's market data ships inside these wheels (installed without their dependencies).
+DEMO_DATA := skfolio==1.12.2 arch==8.0.0
+
+.PHONY: help venv dev demo test test-fast lint format bench bench-compare system-deps browser clean
+
+help:
+	@echo "make demo           set up and run the quant research demo on the embedded store"
+	@echo "make test           set up and run the whole test suite (lint, types, tests)"
+	@echo "make bench          run the speed benchmarks (figures go to docs/performance.md)"
+	@echo "make bench-compare  run the side-by-side benchmarks against MLflow and DVC"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+venv: $(BIN)/python
+
+# The development install: Pedigree editable, with every extra the tests exercise.
+dev: venv
+	$(PIP) install -e ".[dev]"
+	$(PIP) install --no-deps $(DEMO_DATA)
+
+demo: venv
+	$(PIP) install -e ".[demo]"
+	$(PIP) install --no-deps $(DEMO_DATA)
+	$(BIN)/python examples/quant/demo.py
+
+# PostgreSQL's server binaries (the tests start their own throwaway cluster).
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		echo "installing PostgreSQL server binaries"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: dev
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+format: dev
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+test: dev system-deps lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: dev
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+bench: dev system-deps
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,141 @@
+"""Pedigree: lineage-first experiment tracking.
+
+    import pedigree
+
+    p = pedigree.params(window=50, instrument="AAPL")
+    with pedigree.start_run(experiment="ma-crossover", name="w50") as run:
+        run.log_metric("pnl", 0.4, step=0)
+        run.log_metrics({"sharpe": 1.31, "max_drawdown": -0.21})
+
+    pedigree.runs(experiment="ma-crossover", where="metrics.sharpe > 1", order_by="-metrics.sharpe")
+
+Importing this package loads nothing heavy: the database layer is imported only when a run is
+recorded in-process or queried.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pedigree._version import __version__
+
+if TYPE_CHECKING:
+    import pandas
+
+    from pedigree.api import Tracker
+    from pedigree.client.params import Params
+    from pedigree.client.run import ActiveRun
+    from pedigree.errors import PedigreeError
+    from pedigree.sdk import (
+        active_run,
+        end_run,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        params,
+        produce,
+        seed_everything,
+        start_run,
+        use,
+    )
+
+__all__ = [
+    "ActiveRun",
+    "Params",
+    "PedigreeError",
+    "Tracker",
+    "__version__",
+    "active_run",
+    "end_run",
+    "get_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "params",
+    "produce",
+    "runs",
+    "runs_frame",
+    "seed_everything",
+    "start_run",
+    "use",
+]
+
+_SDK = {
+    "active_run",
+    "end_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "params",
+    "produce",
+    "seed_everything",
+    "start_run",
+    "use",
+}
+_ELSEWHERE = {
+    "ActiveRun": "pedigree.client.run",
+    "Params": "pedigree.client.params",
+    "PedigreeError": "pedigree.errors",
+    "Tracker": "pedigree.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SDK:
+        value = getattr(importlib.import_module("pedigree.sdk"), name)
+    elif name in _ELSEWHERE:
+        value = getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    else:
+        raise AttributeError(f"module 'pedigree' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def runs(
+    *,
+    experiment: str | None = None,
+    where: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Runs of this project, as ``pedigree runs --json`` prints them.
+
+    >>> pedigree.runs(experiment="ma-crossover", where="metrics.sharpe > 1",
+    ...               order_by="-metrics.sharpe", limit=20)          # doctest: +SKIP
+    """
+    from pedigree.api import Tracker
+
+    return Tracker.from_env().runs(
+        experiment=experiment, where=where, order_by=order_by, limit=limit
+    )
+
+
+def get_run(run: str) -> dict[str, Any]:
+    """One run (a full id, a unique prefix or ``last``), as ``pedigree show --json`` prints it."""
+    from pedigree.api import Tracker
+
+    return Tracker.from_env().get_run(run)
+
+
+def runs_frame(
+    *,
+    experiment: str | None = None,
+    where: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+) -> pandas.DataFrame:
+    """Runs as a pandas DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns."""
+    from pedigree.api import Tracker
+
+    return Tracker.from_env().runs_frame(
+        experiment=experiment, where=where, order_by=order_by, limit=limit
+    )

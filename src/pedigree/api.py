@@ -1,0 +1,514 @@
+"""The Tracker: the one entry point that the CLI, the server and the SDK call.
+
+>>> tracker = Tracker.from_env()                                   # doctest: +SKIP
+>>> run_id = tracker.create_run(experiment="ma-crossover", params={"window": 50})  # doctest: +SKIP
+>>> tracker.log_metrics(run_id, [["sharpe", 0, 1.31, 0.0]])        # doctest: +SKIP
+>>> tracker.end_run(run_id, "finished")                            # doctest: +SKIP
+>>> tracker.get_run(run_id)["metrics"]                             # doctest: +SKIP
+{'sharpe': 1.31}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pedigree.client.run import ActiveRun
+from pedigree.client.values import check_key, check_param_value
+from pedigree.config import Project, find_project
+from pedigree.errors import InvalidInput, RunImmutable
+from pedigree.ids import new_id
+from pedigree.store.events import Event
+
+if TYPE_CHECKING:
+    import pandas
+
+    from pedigree.capture.code import CodeState
+    from pedigree.capture.environment import Environment
+    from pedigree.objects.base import ObjectStore
+    from pedigree.store.sql import SQLStore
+
+__all__ = ["STATUSES", "Tracker"]
+
+STATUSES = ("running", "finished", "failed", "killed", "crashed")
+HEARTBEAT_SECONDS = 10.0
+# A run whose recorder has not been heard from for this long is taken as crashed.
+STALE_SECONDS = 90.0
+
+# The software facts that define an environment; the rest describe the machine and live per run.
+_MACHINE_KEYS = ("hostname", "user", "cpu", "cpu_count", "kernel", "os_release", "container")
+
+
+class Tracker:
+    """Pedigree on one project: its metadata store and its object store."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        store: SQLStore | None = None,
+        objects: ObjectStore | None = None,
+    ) -> None:
+        self.project = project
+        if store is not None:
+            self.__dict__["store"] = store
+        if objects is not None:
+            self.__dict__["objects"] = objects
+
+    @classmethod
+    def from_env(cls, cwd: str | os.PathLike[str] | None = None) -> Tracker:
+        """The tracker of the project that holds ``cwd`` (default: the working directory)."""
+        return cls(find_project(cwd))
+
+    @cached_property
+    def store(self) -> SQLStore:
+        from pedigree.store.sql import open_store
+
+        return open_store(self.project.uri)
+
+    @cached_property
+    def objects(self) -> ObjectStore:
+        from pedigree.objects import open_object_store
+
+        return open_object_store(self.project.objects_location)
+
+    @property
+    def user(self) -> str:
+        return self.project.user
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+
+    def _append(self, events: Sequence[Event]) -> int:
+        return self.store.append(events, actor=self.user)
+
+    # -- writing runs --------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        experiment: str,
+        name: str | None = None,
+        kind: str = "run",
+        parent_id: str | None = None,
+        command: Sequence[str] | None = None,
+        cwd: str | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+        pid: int | None = None,
+    ) -> str:
+        check_key(experiment, "experiment name")
+        if name is not None:
+            check_key(name, "run name")
+        checked = {
+            check_key(k, "parameter name"): check_param_value(k, v)
+            for k, v in (params or {}).items()
+        }
+        run_id = new_id()
+        host = socket.gethostname()
+        events = [
+            Event(
+                "run.created",
+                {
+                    "id": run_id,
+                    "experiment": experiment,
+                    "name": name,
+                    "kind": kind,
+                    "parent_id": parent_id,
+                    "command": list(command) if command is not None else None,
+                    "cwd": cwd or os.getcwd(),
+                    "user": self.user,
+                    "host": host,
+                    "pid": pid or os.getpid(),
+                    "seed": seed,
+                    "started_at": time.time(),
+                },
+                run_id,
+            )
+        ]
+        if checked:
+            events.append(Event("run.params", {"run_id": run_id, "params": checked}, run_id))
+        self._append(events)
+        self.store.heartbeat(run_id, host=host, pid=pid or os.getpid())
+        return run_id
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Change the experiment, name or seed of a running run."""
+        allowed = {k: v for k, v in fields.items() if k in ("experiment", "name", "seed")}
+        for k in ("experiment", "name"):
+            if allowed.get(k) is not None:
+                check_key(allowed[k], f"{k} name")
+        if allowed:
+            self._append([Event("run.updated", {"run_id": run_id, **allowed}, run_id)])
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        if params:
+            self._append([Event("run.params", {"run_id": run_id, "params": params}, run_id)])
+
+    def log_metrics(self, run_id: str, points: list[list[Any]]) -> None:
+        """Points are ``[key, step, value or None for NaN, timestamp]``."""
+        if points:
+            self._append([Event("run.metrics", {"run_id": run_id, "points": points}, run_id)])
+
+    def capture_events(
+        self,
+        run_id: str,
+        *,
+        code: CodeState | None,
+        environment: Environment | None,
+        invocation: dict[str, Any],
+    ) -> list[Event]:
+        """The events that record what a run ran: its code, environment and invocation."""
+        events: list[Event] = []
+        env_digest = None
+        machine: dict[str, Any] = {}
+        if environment is not None:
+            data = environment.to_json()
+            machine = {k: data.pop(k) for k in _MACHINE_KEYS if k in data}
+            machine["platform"] = data.get("platform")
+            env_digest = environment.digest
+            from pedigree.store import queries
+
+            with self.store.read() as conn:
+                known = queries.environment(conn, env_digest) is not None
+            if not known:
+                events.append(
+                    Event(
+                        "environment.recorded",
+                        {
+                            "digest": env_digest,
+                            "python": data.get("python"),
+                            "platform": data.get("platform"),
+                            "packages_digest": data.get("packages_digest"),
+                            "data": data,
+                        },
+                    )
+                )
+        code_json = None
+        if code is not None:
+            c = code.to_json()
+            code_json = {
+                "commit": c.get("commit"),
+                "branch": c.get("branch"),
+                "remote": c.get("remote"),
+                "dirty": c.get("dirty"),
+                "patch_digest": c.get("patch_digest"),
+                "extra": {
+                    "repo_root": c.get("repo_root"),
+                    "untracked": c.get("untracked", []),
+                    "notes": c.get("notes", []),
+                },
+            }
+        events.append(
+            Event(
+                "run.captured",
+                {
+                    "run_id": run_id,
+                    "code": code_json,
+                    "environment_digest": env_digest,
+                    "invocation": {**invocation, "machine": machine},
+                },
+                run_id,
+            )
+        )
+        return events
+
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        exit_code: int | None = None,
+        error: str | None = None,
+        stdout_digest: str | None = None,
+        stderr_digest: str | None = None,
+        extra_events: Sequence[Event] = (),
+    ) -> None:
+        if status not in STATUSES or status == "running":
+            raise InvalidInput(f"a run cannot end as {status!r}")
+        end = Event(
+            "run.ended",
+            {
+                "run_id": run_id,
+                "status": status,
+                "exit_code": exit_code,
+                "ended_at": time.time(),
+                "error": error,
+                "stdout_digest": stdout_digest,
+                "stderr_digest": stderr_digest,
+            },
+            run_id,
+        )
+        self._append([*extra_events, end])
+
+    def heartbeat(self, run_id: str) -> None:
+        self.store.heartbeat(run_id, host=socket.gethostname(), pid=os.getpid())
+
+    def start_run(
+        self,
+        *,
+        experiment: str,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> ActiveRun:
+        """Create a run recorded by this process (the SDK outside ``pedigree run``)."""
+        run_id = self.create_run(
+            experiment=experiment,
+            name=name,
+            command=[sys.executable, *sys.argv],
+            params=params,
+            seed=seed,
+        )
+        sink = StoreSink(self, run_id)
+        run = ActiveRun(run_id, experiment, name, sink)
+        sink.start(run)
+        return run
+
+    def reap(self) -> list[str]:
+        """Close as ``crashed`` every running run whose recorder is gone; return their ids."""
+        from pedigree.store import queries
+
+        now = time.time()
+        host = socket.gethostname()
+        with self.store.read() as conn:
+            candidates = queries.running_runs(conn)
+        dead = []
+        for row in candidates:
+            last = row.heartbeat_at if row.heartbeat_at is not None else row.started_at
+            gone = now - last > STALE_SECONDS
+            lhost, lpid = row.lhost or row.host, row.lpid or row.pid
+            if not gone and lhost == host and lpid and not _pid_alive(lpid):
+                gone = True
+            if gone:
+                dead.append(row.id)
+        for run_id in dead:
+            with contextlib.suppress(RunImmutable):  # it ended in the meantime
+                self.end_run(run_id, "crashed", error="the recording process stopped responding")
+        return dead
+
+    # -- reading runs --------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> str:
+        from pedigree.store import queries
+
+        with self.store.read() as conn:
+            return queries.resolve_run(conn, ref)
+
+    def _records(self, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
+        from pedigree.runs.records import run_record
+        from pedigree.store import queries
+
+        with self.store.read() as conn:
+            rows = queries.run_rows(conn, ids)
+            params = queries.params(conn, ids)
+            metrics = queries.latest_metrics(conn, ids)
+            envs: dict[str, dict[str, Any] | None] = {}
+            for row in rows.values():
+                d = row.environment_digest
+                if d and d not in envs:
+                    envs[d] = queries.environment(conn, d)
+            records = [
+                run_record(
+                    rows[i],
+                    params[i],
+                    metrics[i],
+                    envs.get(rows[i].environment_digest or ""),
+                    detail=detail,
+                )
+                for i in ids
+                if i in rows
+            ]
+            for enrich in _ENRICHERS:
+                enrich(conn, records, detail)
+        return records
+
+    def get_run(self, ref: str) -> dict[str, Any]:
+        """One run, as ``pedigree show RUN --json`` prints it."""
+        self.reap()
+        run_id = self.resolve(ref)
+        return self._records([run_id], detail=True)[0]
+
+    def runs(
+        self,
+        *,
+        experiment: str | None = None,
+        where: str | None = None,
+        order_by: str | None = None,
+        limit: int | None = None,
+        kinds: Sequence[str] | None = None,
+        parent: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Runs as ``pedigree runs --json`` prints them, newest first by default."""
+        from pedigree.runs.where import parse_order_by, parse_where
+        from pedigree.store import queries
+
+        where_ast = parse_where(where) if where else None
+        order = parse_order_by(order_by) if order_by else ()
+        if limit is not None and limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        self.reap()
+        with self.store.read() as conn:
+            ids = queries.select_runs(
+                conn,
+                experiment=experiment,
+                where=where_ast,
+                order_by=order,
+                limit=limit,
+                kinds=kinds,
+                parent=parent,
+            )
+        return self._records(ids, detail=False)
+
+    def runs_frame(self, **query: Any) -> pandas.DataFrame:
+        """The runs as a pandas DataFrame, one row per run, with params.* and metrics.* columns."""
+        try:
+            import pandas
+        except ImportError:
+            raise InvalidInput("runs_frame needs pandas: pip install 'pedigree[pandas]'") from None
+        rows = []
+        for rec in self.runs(**query):
+            flat = {
+                k: v
+                for k, v in rec.items()
+                if k not in ("params", "metrics", "code", "environment", "command")
+            }
+            flat["command"] = " ".join(rec["command"] or [])
+            flat["commit"] = rec["code"]["commit"]
+            flat["environment"] = rec["environment"]["digest"]
+            flat.update({f"params.{k}": v for k, v in rec["params"].items()})
+            flat.update({f"metrics.{k}": v for k, v in rec["metrics"].items()})
+            rows.append(flat)
+        frame = pandas.DataFrame(rows)
+        for col in ("started_at", "ended_at"):
+            if col in frame:
+                frame[col] = pandas.to_datetime(frame[col], utc=True, format="ISO8601")
+        return frame
+
+    def abbreviations(self, ids: Sequence[str]) -> dict[str, str]:
+        from pedigree.store import queries
+
+        with self.store.read() as conn:
+            return queries.abbreviations(conn, ids)
+
+    def read_blob(self, digest: str | None) -> bytes:
+        if not digest:
+            return b""
+        from pedigree.data.digest import Digest
+
+        return self.objects.get_bytes(Digest.parse(digest))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie has exited but is not yet waited for: it is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b")")[-1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+# Functions that add fields to run records (inputs and outputs, reproductions, approvals...).
+Enricher = Callable[[Any, list[dict[str, Any]], bool], None]
+_ENRICHERS: list[Enricher] = []
+
+
+class StoreSink:
+    """Records a run in-process: buffered writes, background capture and a heartbeat."""
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker = tracker
+        self.run_id = run_id
+        self.declared: list[tuple[str, str]] = []
+        self._capture: tuple[CodeState, Environment, dict[str, Any]] | None = None
+        self._capture_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+
+    def start(self, run: ActiveRun) -> None:
+        self._capture_thread = threading.Thread(
+            target=self._run_capture, name=f"pedigree-capture-{self.run_id[:8]}", daemon=True
+        )
+        self._capture_thread.start()
+        self._heartbeat = threading.Thread(
+            target=self._beat,
+            args=(run,),
+            name=f"pedigree-beat-{self.run_id[:8]}",
+            daemon=True,
+        )
+        self._heartbeat.start()
+
+    def _run_capture(self) -> None:
+        from pedigree.capture import capture_code, capture_environment, capture_invocation
+
+        project = self.tracker.project
+        cwd = os.getcwd()
+        try:
+            code = capture_code(cwd, self.tracker.objects)
+            env = capture_environment(cache_dir=project.cache_dir)
+            invocation = capture_invocation(
+                [sys.executable, *sys.argv], cwd, os.environ, project.capture_env
+            )
+            self._capture = (code, env, invocation)
+        except Exception as exc:  # capture must never break the script it records
+            print(f"pedigree: capture failed: {exc}", file=sys.stderr)
+
+    def _beat(self, run: ActiveRun) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                run.flush()
+                self.tracker.heartbeat(self.run_id)
+            except Exception as exc:
+                print(f"pedigree: heartbeat failed: {exc}", file=sys.stderr)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.tracker.log_params(self.run_id, params)
+
+    def log_metrics(self, points: list[list[Any]]) -> None:
+        with self._write_lock:
+            self.tracker.log_metrics(self.run_id, points)
+
+    def set_seed(self, seed: int) -> None:
+        self.tracker.update_run(self.run_id, seed=seed)
+
+    def declare_io(self, role: str, path: str) -> None:
+        self.declared.append((role, path))
+
+    def update(self, fields: dict[str, Any]) -> None:
+        self.tracker.update_run(self.run_id, **fields)
+
+    def finish(self, status: str, error: str | None) -> None:
+        self._stop.set()
+        if self._capture_thread is not None:
+            self._capture_thread.join()
+        events = []
+        if self._capture is not None:
+            code, env, invocation = self._capture
+            events = self.tracker.capture_events(
+                self.run_id, code=code, environment=env, invocation=invocation
+            )
+        events.extend(io_events(self.tracker, self.run_id, self.declared, Path(os.getcwd())))
+        self.tracker.end_run(self.run_id, status, error=error, extra_events=events)
+
+
+def io_events(
+    tracker: Tracker, run_id: str, declared: Sequence[tuple[str, str]], cwd: Path
+) -> list[Event]:
+    """Events linking declared inputs and outputs to a run (filled in by the data layer)."""
+    return []

@@ -1,0 +1,1 @@
+"""The tamper-evident record: a hash chain over every write Pedigree makes."""

@@ -1,0 +1,95 @@
+"""The ``pedigree`` command. Subcommands are imported only when used, so ``--version`` is fast."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from pedigree._version import __version__
+
+# name -> "module:attribute"; a test checks that every command documents an example.
+COMMANDS = {
+    "init": "pedigree.cli.init:init",
+    "run": "pedigree.cli.run:run",
+    "runs": "pedigree.cli.runs:runs",
+    "show": "pedigree.cli.runs:show",
+    "logs": "pedigree.cli.runs:logs",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="pedigree")
+def cli() -> None:
+    """Pedigree: lineage-first experiment tracking.
+
+    Records which exact code, data, environment and parameters produced every result.
+
+    \b
+    Examples:
+      pedigree init
+      pedigree run --param window=50 -- python backtest.py
+      pedigree runs --where "metrics.sharpe > 1" --order-by -metrics.sharpe
+      pedigree show last
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from pedigree.errors import PedigreeError
+
+    try:
+        return cli.main(args=argv, prog_name="pedigree", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PedigreeError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `pedigree runs | head`: the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("PEDIGREE_DEBUG"):
+            raise
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(set PEDIGREE_DEBUG=1 for a traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

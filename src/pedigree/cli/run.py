@@ -1,0 +1,105 @@
+"""``pedigree run``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+    from pedigree.client.params import parse_assignment
+
+    out: dict[str, Any] = {}
+    for text in values:
+        key, value = parse_assignment(text)
+        out[key] = value
+    return out
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.option(
+    "-e",
+    "--experiment",
+    help="Experiment to file the run under (default: the "
+    "script's start_run(experiment=...), else 'default').",
+)
+@click.option("-n", "--name", help="A name for the run.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter, typed (int, float, true/false, else string); repeatable. "
+    "The script receives it through pedigree.params().",
+)
+@click.option("--seed", type=int, help="Seed, exported as PEDIGREE_SEED and PYTHONHASHSEED.")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="PATH",
+    help="A file or folder the command reads; repeatable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="PATH",
+    help="A file or folder the command writes; repeatable.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Do not print Pedigree's own start and end lines."
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(
+    experiment: str | None,
+    name: str | None,
+    params: tuple[str, ...],
+    seed: int | None,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    quiet: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND and record it: code, environment, parameters, output and exit code.
+
+    The script needs no change. Its output is shown live and stored; Pedigree exits with the
+    command's exit code. Put -- before the command.
+
+    \b
+    Examples:
+      pedigree run -- python backtest.py
+      pedigree run -e ma-crossover -p window=50 -p instrument=AAPL --seed 7 -- python backtest.py
+      pedigree run -i data/prices.csv -o model.bin -- ./train.sh
+    """
+    from pedigree.cli._common import tracker
+    from pedigree.runs.launcher import LaunchSpec, launch
+
+    spec = LaunchSpec(
+        argv=list(command),
+        experiment=experiment,
+        name=name,
+        params=parse_params(params),
+        seed=seed,
+        inputs=list(inputs),
+        outputs=list(outputs),
+    )
+    t = tracker()
+
+    def started(run_id: str) -> None:
+        if not quiet:
+            click.echo(f"pedigree: recording run {run_id}", err=True)
+
+    result = launch(t, spec, on_start=started)
+    if not quiet:
+        click.echo(
+            f"pedigree: run {result.run_id} {result.status} in {result.duration:.2f}s "
+            f"(exit code {result.exit_code})",
+            err=True,
+        )
+    sys.exit(result.exit_code)

@@ -1,0 +1,162 @@
+"""The run handle a script logs to, and the sinks it hands records to.
+
+>>> class Collect:                       # any object with the Sink methods
+...     def __init__(self): self.points = []
+...     def log_params(self, params): pass
+...     def log_metrics(self, points): self.points += points
+...     def set_seed(self, seed): pass
+...     def declare_io(self, role, path): pass
+...     def update(self, fields): pass
+...     def finish(self, status, error): pass
+>>> sink = Collect()
+>>> with ActiveRun("r1", "demo", None, sink) as run:
+...     run.log_metric("pnl", 1.5)
+...     run.log_metric("pnl", 2.5)
+>>> [(k, step, v) for k, step, v, _ in sink.points]
+[('pnl', 0, 1.5), ('pnl', 1, 2.5)]
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol
+
+from pedigree.client.values import check_key, check_param_value, metric_step, metric_value
+
+__all__ = ["ActiveRun", "Sink"]
+
+_FLUSH_POINTS = 5000
+_FLUSH_SECONDS = 5.0
+
+
+class Sink(Protocol):
+    """Where a run's records go: the store (standalone) or the spool (under ``pedigree run``)."""
+
+    def log_params(self, params: dict[str, Any]) -> None: ...
+    def log_metrics(self, points: list[list[Any]]) -> None: ...
+    def set_seed(self, seed: int) -> None: ...
+    def declare_io(self, role: str, path: str) -> None: ...
+    def update(self, fields: dict[str, Any]) -> None: ...
+    def finish(self, status: str, error: str | None) -> None: ...
+
+
+class ActiveRun:
+    """A run being recorded. Use it as a context manager; it ends when the block ends.
+
+    An exception inside the block ends the run as ``failed`` (``killed`` for Ctrl-C) and is
+    re-raised.
+    """
+
+    def __init__(self, run_id: str, experiment: str, name: str | None, sink: Sink) -> None:
+        self.id = run_id
+        self.experiment = experiment
+        self.name = name
+        self._sink = sink
+        self._lock = threading.Lock()
+        self._points: list[list[Any]] = []
+        self._next_step: dict[str, int] = {}
+        self._last_flush = time.monotonic()
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id} experiment={self.experiment!r} name={self.name!r}>"
+
+    # -- params --------------------------------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record parameters. A parameter, once set, cannot change to another value."""
+        checked = {
+            check_key(k, "parameter name"): check_param_value(k, v) for k, v in params.items()
+        }
+        if checked:
+            self._sink.log_params(checked)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        """Record one value of a metric. Without ``step``, steps count up from 0 per key."""
+        v = metric_value(key, value)
+        now = time.time()
+        with self._lock:
+            if step is None:
+                if key not in self._next_step:
+                    check_key(key, "metric name")
+                s = self._next_step.get(key, 0)
+            else:
+                s = metric_step(key, step)
+                if key not in self._next_step:
+                    check_key(key, "metric name")
+            self._next_step[key] = s + 1
+            self._points.append([key, s, None if math.isnan(v) else v, now])
+            due = (
+                len(self._points) >= _FLUSH_POINTS
+                or time.monotonic() - self._last_flush > _FLUSH_SECONDS
+            )
+        if due:
+            self.flush()
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def flush(self) -> None:
+        with self._lock:
+            points, self._points = self._points, []
+            self._last_flush = time.monotonic()
+        if points:
+            self._sink.log_metrics(points)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def use(self, path: str | os.PathLike[str]) -> None:
+        """Declare a file or folder this run reads (hashed and linked when the run ends)."""
+        self._sink.declare_io("input", os.path.abspath(os.fspath(path)))
+
+    def produce(self, path: str | os.PathLike[str]) -> None:
+        """Declare a file or folder this run writes (hashed, stored and linked at the end)."""
+        self._sink.declare_io("output", os.path.abspath(os.fspath(path)))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def set_seed(self, seed: int) -> None:
+        self._sink.set_seed(int(seed))
+
+    def end(self, status: str = "finished", error: str | None = None) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.flush()
+        self._sink.finish(status, error)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        from pedigree import sdk
+
+        try:
+            if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
+                self.end("finished")
+            elif isinstance(exc, KeyboardInterrupt):
+                self.end("killed", "interrupted (KeyboardInterrupt)")
+            else:
+                self.end("failed", f"{type(exc).__name__}: {exc}"[:2000])
+        finally:
+            sdk._forget(self)

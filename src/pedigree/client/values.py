@@ -1,0 +1,87 @@
+"""What a key, a parameter value and a metric value may be, and the limits on them.
+
+Policy on non-finite metrics: NaN, +Infinity and -Infinity are accepted, because a diverged
+optimiser or a zero-variance Sharpe ratio is a result worth recording. NaN is stored as SQL NULL
+(so it never matches a numeric filter and sorts after every number); infinities are stored as
+they are. ``--json`` output writes them as the strings "NaN", "Infinity" and "-Infinity".
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from typing import Any
+
+from pedigree.errors import InvalidParam, InvalidValue
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_PARAM_BYTES",
+    "check_key",
+    "check_param_value",
+    "metric_step",
+    "metric_value",
+]
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_BYTES = 64 * 1024
+
+
+def check_key(key: object, what: str = "key") -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidValue(f"a {what} must be a non-empty string, not {key!r}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidValue(f"{what} {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters")
+    if any(ord(c) < 32 for c in key):
+        raise InvalidValue(f"{what} {key!r} contains control characters")
+    return key
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and other number-likes become plain Python values."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item):
+        return _plain(item())
+    raise InvalidParam(
+        f"parameter value {value!r} of type {type(value).__name__} is not supported: "
+        "use numbers, strings, booleans, None, or lists and dicts of them"
+    )
+
+
+def check_param_value(key: str, value: Any) -> Any:
+    value = _plain(value)
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+    except ValueError as exc:
+        raise InvalidParam(f"parameter {key!r}: {exc}") from exc
+    if size > MAX_PARAM_BYTES:
+        raise InvalidValue(
+            f"parameter {key!r} is {size:,} bytes; the limit is {MAX_PARAM_BYTES:,} "
+            "(store large values as a file with run.produce)"
+        )
+    return value
+
+
+def metric_value(key: str, value: Any) -> float:
+    if isinstance(value, str | bytes) or value is None:
+        raise InvalidValue(f"metric {key!r} must be a number, not {value!r}")
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(
+            f"metric {key!r} must be a number, not {type(value).__name__} {value!r}"
+        ) from None
+    return result
+
+
+def metric_step(key: str, step: Any) -> int:
+    try:
+        return operator.index(step)
+    except TypeError:
+        raise InvalidValue(f"the step of metric {key!r} must be an integer, not {step!r}") from None

@@ -1,0 +1,1 @@
+"""Data: digests, canonical manifests (Merkle trees) and dataset versions."""

@@ -1,0 +1,26 @@
+"""Blob storage by content digest, behind one small interface.
+
+>>> from pedigree.objects import open_object_store
+>>> store = open_object_store("/tmp/objects")            # doctest: +SKIP
+>>> d = store.put_bytes(b"hello")                         # doctest: +SKIP
+>>> store.get_bytes(d)                                    # doctest: +SKIP
+b'hello'
+"""
+
+from __future__ import annotations
+
+from pedigree.objects.base import ObjectStore
+from pedigree.objects.local import LocalObjectStore
+
+__all__ = ["LocalObjectStore", "ObjectStore", "open_object_store"]
+
+
+def open_object_store(location: str) -> ObjectStore:
+    """Open the object store a location names: a folder path, ``file://…`` or ``s3://bucket/prefix``."""
+    if location.startswith("s3://"):
+        from pedigree.objects.s3 import S3ObjectStore  # type: ignore[import-not-found,unused-ignore]
+
+        return S3ObjectStore.from_uri(location)  # type: ignore[no-any-return,unused-ignore]
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+    return LocalObjectStore(location)

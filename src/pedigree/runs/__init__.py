@@ -1,0 +1,1 @@
+"""Runs: the query language, the run records people read, and the `pedigree run` launcher."""

@@ -1,0 +1,364 @@
+"""``pedigree run``: run a command as a recorded run.
+
+The recorder (this process) creates the run, captures the code before the command starts, runs
+the command with its output shown live and stored, takes in what the command's Python processes
+hand over through the spool (params, metrics, declared files, the interpreter they run on), and
+ends the run with its status, exit code and everything it captured.
+
+``launch`` can run several commands at once from threads (a sweep runs its trials this way, so
+they share one recorder and its open store); only the main thread handles signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pedigree.api import HEARTBEAT_SECONDS, Tracker
+from pedigree.errors import PedigreeError
+from pedigree.store.events import Event
+
+__all__ = ["INJECT_DIR", "CommandNotFound", "LaunchResult", "LaunchSpec", "launch"]
+
+INJECT_DIR = str(Path(__file__).resolve().parent.parent / "_inject")
+_POLL_SECONDS = 0.5
+
+
+class CommandNotFound(PedigreeError):
+    exit_code = 127
+    http_status = 400
+
+
+@dataclass
+class LaunchSpec:
+    argv: list[str]
+    experiment: str | None = None  # None: the script's start_run(experiment=...) or "default"
+    name: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    kind: str = "run"
+    parent_id: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LaunchResult:
+    run_id: str
+    status: str
+    exit_code: int
+    duration: float
+
+
+def _resolve_command(argv: Sequence[str], cwd: str) -> None:
+    if not argv:
+        raise CommandNotFound("no command given: pedigree run -- python script.py")
+    exe = argv[0]
+    if os.sep in exe:
+        path = Path(cwd, exe)
+        if not path.exists():
+            raise CommandNotFound(f"command not found: {exe}")
+        if not os.access(path, os.X_OK):
+            raise CommandNotFound(f"{exe} is not executable (try: pedigree run -- sh {exe})")
+    elif shutil.which(exe) is None:
+        raise CommandNotFound(f"command not found: {exe}")
+
+
+class _Tee(threading.Thread):
+    """Copies a child's output to our own stream (live) and to a file (stored)."""
+
+    def __init__(self, src: IO[bytes], dest: IO[bytes] | None, path: Path) -> None:
+        super().__init__(daemon=True, name=f"pedigree-tee-{path.stem}")
+        self.src, self.dest, self.path = src, dest, path
+
+    def run(self) -> None:
+        with open(self.path, "wb") as out:
+            while chunk := self.src.read1(65536):  # type: ignore[attr-defined]
+                out.write(chunk)
+                if self.dest is not None:
+                    try:
+                        self.dest.write(chunk)
+                        self.dest.flush()
+                    except (OSError, ValueError):
+                        self.dest = None  # our own output went away; keep recording
+
+
+class _Recorder:
+    """Turns spool records into events for one run."""
+
+    def __init__(self, tracker: Tracker, run_id: str, spool: Path, spec: LaunchSpec) -> None:
+        from pedigree.client.spool import SpoolReader
+
+        self.tracker = tracker
+        self.run_id = run_id
+        self.reader = SpoolReader(spool)
+        self.spec = spec
+        self.hellos: list[dict[str, Any]] = []
+        self.declared: list[tuple[str, str]] = [
+            *(("input", p) for p in spec.inputs),
+            *(("output", p) for p in spec.outputs),
+        ]
+        self.files: list[dict[str, Any]] = []
+        self.declared_params: set[str] = set()
+        self.reported_status: tuple[str, str | None] | None = None
+
+    def ingest(self) -> None:
+        events: list[Event] = []
+        rid = self.run_id
+        for rec in self.reader.read_new():
+            t = rec.get("t")
+            if t == "hello":
+                self.hellos.append(rec)
+            elif t == "params" and isinstance(rec.get("values"), dict):
+                events.append(Event("run.params", {"run_id": rid, "params": rec["values"]}, rid))
+                self.declared_params.update(rec.get("declared") or ())
+            elif t == "metrics" and isinstance(rec.get("points"), list):
+                events.append(Event("run.metrics", {"run_id": rid, "points": rec["points"]}, rid))
+            elif t == "attach":
+                fields = {
+                    k: rec[k]
+                    for k in ("experiment", "name")
+                    if rec.get(k) and getattr(self.spec, k) is None
+                }
+                if fields:
+                    events.append(Event("run.updated", {"run_id": rid, **fields}, rid))
+            elif t == "seed" and isinstance(rec.get("seed"), int):
+                events.append(Event("run.updated", {"run_id": rid, "seed": rec["seed"]}, rid))
+            elif t in ("use", "produce") and isinstance(rec.get("path"), str):
+                self.declared.append(("input" if t == "use" else "output", rec["path"]))
+            elif t == "file":
+                self.files.append(rec)
+            elif t == "status" and rec.get("status") in ("failed", "killed"):
+                self.reported_status = (rec["status"], rec.get("error"))
+        self._append(events)
+
+    def _append(self, events: list[Event]) -> None:
+        if not events:
+            return
+        try:
+            self.tracker._append(events)
+        except PedigreeError:
+            # One bad record must not cost the others: retry one by one, report the bad ones.
+            for ev in events:
+                try:
+                    self.tracker._append([ev])
+                except PedigreeError as exc:
+                    print(f"pedigree: not recorded: {exc}", file=sys.stderr)
+
+    def interpreter(self, child_pid: int) -> dict[str, Any] | None:
+        for h in self.hellos:
+            if h.get("pid") == child_pid:
+                return h
+        return self.hellos[0] if self.hellos else None
+
+
+def _sdk_path(tracker: Tracker) -> str | None:
+    """A folder holding only ``pedigree``, for scripts whose interpreter lacks Pedigree.
+
+    The injected sitecustomize appends it to the END of ``sys.path``, so a Pedigree installed in
+    the script's own environment wins, and nothing else of ours (SQLAlchemy...) leaks into it.
+    """
+    package = Path(__file__).resolve().parent.parent
+    folder = tracker.project.cache_dir / "sdk"
+    link = folder / "pedigree"
+    try:
+        if link.is_symlink() and Path(os.readlink(link)) == package:
+            return str(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".pedigree-{os.getpid()}-{threading.get_ident()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(package, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        return None
+    return str(folder)
+
+
+def _child_env(tracker: Tracker, spec: LaunchSpec, run_id: str, spool: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(spec.env)
+    env["PEDIGREE_RUN_ID"] = run_id
+    env["PEDIGREE_SPOOL"] = str(spool)
+    env["PEDIGREE_PROJECT_ROOT"] = str(tracker.project.root)
+    env["PEDIGREE_PARAMS"] = json.dumps(spec.params)
+    if spec.experiment:
+        env["PEDIGREE_EXPERIMENT"] = spec.experiment
+    if spec.seed is not None:
+        env["PEDIGREE_SEED"] = str(spec.seed)
+        env["PYTHONHASHSEED"] = str(spec.seed % 4294967296)
+    ignore = tracker.project.capture_ignore
+    if ignore:
+        env["PEDIGREE_CAPTURE_IGNORE"] = json.dumps(ignore)
+    sdk = _sdk_path(tracker)
+    if sdk:
+        env["PEDIGREE_SDK_PATH"] = sdk
+    env["PYTHONUNBUFFERED"] = "1"  # so that output shows live through our pipe
+    existing = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = INJECT_DIR + (os.pathsep + existing if existing else "")
+    return env
+
+
+def launch(
+    tracker: Tracker,
+    spec: LaunchSpec,
+    *,
+    stream: bool = True,
+    on_start: Callable[[str], None] | None = None,
+) -> LaunchResult:
+    """Run ``spec.argv`` as a recorded run and wait for it."""
+    from pedigree.capture import capture_code, capture_environment, capture_invocation
+
+    cwd = os.path.abspath(spec.cwd or os.getcwd())
+    _resolve_command(spec.argv, cwd)
+    main_thread = threading.current_thread() is threading.main_thread()
+
+    # Code is captured before the command starts, so that what it changes is not recorded as
+    # the code it ran; git works while the store opens.
+    code_box: dict[str, Any] = {}
+    code_thread = threading.Thread(
+        target=lambda: code_box.update(code=capture_code(cwd, tracker.objects)), daemon=True
+    )
+    code_thread.start()
+
+    run_id = tracker.create_run(
+        experiment=spec.experiment or "default",
+        name=spec.name,
+        kind=spec.kind,
+        parent_id=spec.parent_id,
+        command=spec.argv,
+        cwd=cwd,
+        params=spec.params,
+        seed=spec.seed,
+    )
+    spool = tracker.project.spool_dir / run_id
+    spool.mkdir(parents=True, exist_ok=True)
+    recorder = _Recorder(tracker, run_id, spool, spec)
+    code_thread.join()
+    if on_start is not None:
+        on_start(run_id)
+
+    env = _child_env(tracker, spec, run_id, spool)
+    own_group = main_thread and not (sys.stdin is not None and sys.stdin.isatty())
+    started = time.monotonic()
+    try:
+        child = subprocess.Popen(
+            spec.argv,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            process_group=0 if own_group else None,
+        )
+    except OSError as exc:
+        tracker.end_run(run_id, "failed", exit_code=127, error=f"could not start: {exc}")
+        shutil.rmtree(spool, ignore_errors=True)
+        raise CommandNotFound(f"could not start {spec.argv[0]}: {exc.strerror or exc}") from exc
+
+    assert child.stdout is not None
+    assert child.stderr is not None
+    tees = [
+        _Tee(child.stdout, sys.stdout.buffer if stream else None, spool / "stdout.log"),
+        _Tee(child.stderr, sys.stderr.buffer if stream else None, spool / "stderr.log"),
+    ]
+    for tee in tees:
+        tee.start()
+
+    received: list[int] = []
+    restore: dict[int, Any] = {}
+    if main_thread:
+
+        def forward(signum: int, _frame: Any) -> None:
+            received.append(signum)
+            # From a terminal, Ctrl-C already reached a child in our process group.
+            terminal_sigint = signum == signal.SIGINT and not own_group
+            sig = signal.SIGKILL if len(received) > 2 else signum
+            if not terminal_sigint or len(received) > 2:
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(sig)
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            restore[sig] = signal.signal(sig, forward)
+
+    try:
+        last_beat = time.monotonic()
+        while True:
+            try:
+                child.wait(timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            recorder.ingest()
+            if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                tracker.heartbeat(run_id)
+                last_beat = time.monotonic()
+    finally:
+        for sig, handler in restore.items():
+            signal.signal(sig, handler)
+    for tee in tees:
+        tee.join()
+    duration = time.monotonic() - started
+    recorder.ingest()
+
+    returncode = child.returncode
+    exit_code = 128 - returncode if returncode < 0 else returncode
+    error = None
+    if received or returncode < 0:
+        status = "killed"
+        signum = received[0] if received else -returncode
+        error = f"stopped by {signal.Signals(signum).name}"
+    elif returncode != 0:
+        status = "failed"
+        error = f"exited with code {returncode}"
+    elif recorder.reported_status is not None:
+        status, error = recorder.reported_status
+    else:
+        status = "finished"
+
+    events: list[Event] = []
+    try:
+        hello = recorder.interpreter(child.pid)
+        environment = None
+        if hello is not None:
+            environment = capture_environment(
+                executable=hello.get("executable"),
+                python_version=hello.get("version"),
+                implementation=hello.get("implementation"),
+                sys_path=list(hello.get("path") or []),
+                cache_dir=tracker.project.cache_dir,
+            )
+        invocation = capture_invocation(spec.argv, cwd, env, tracker.project.capture_env)
+        events = tracker.capture_events(
+            run_id, code=code_box.get("code"), environment=environment, invocation=invocation
+        )
+        from pedigree.api import io_events
+
+        events += io_events(tracker, run_id, recorder.declared, Path(cwd))
+        out_digest = str(tracker.objects.put_file(spool / "stdout.log"))
+        err_digest = str(tracker.objects.put_file(spool / "stderr.log"))
+    except PedigreeError as exc:
+        print(f"pedigree: {exc}", file=sys.stderr)
+        out_digest = err_digest = None
+    tracker.end_run(
+        run_id,
+        status,
+        exit_code=exit_code,
+        error=error,
+        stdout_digest=out_digest,
+        stderr_digest=err_digest,
+        extra_events=events,
+    )
+    shutil.rmtree(spool, ignore_errors=True)
+    return LaunchResult(run_id, status, exit_code, duration)

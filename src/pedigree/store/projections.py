@@ -1,0 +1,320 @@
+"""How each event kind changes the tables.
+
+A projector is a function of a connection and an event payload. Projectors run inside the
+append transaction, after the event is chained, so a refused change (``RunImmutable``) rolls back
+the event too. They are also the reference for ``audit verify``: the tables must be exactly
+what the projectors make of the log.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pedigree.errors import Conflict, RunImmutable, RunNotFound
+from pedigree.jsonutil import canonical_json
+from pedigree.store import schema as t
+from pedigree.store.events import RUN_SCOPED_WHILE_RUNNING, Event
+
+__all__ = ["apply", "param_columns"]
+
+Projector = Callable[[Connection, dict[str, Any]], None]
+PROJECTORS: dict[str, Projector] = {}
+
+
+def projector(kind: str) -> Callable[[Projector], Projector]:
+    def register(fn: Projector) -> Projector:
+        PROJECTORS[kind] = fn
+        return fn
+
+    return register
+
+
+def apply(conn: Connection, event: Event) -> None:
+    if event.kind in RUN_SCOPED_WHILE_RUNNING:
+        _require_running(conn, event.payload["run_id"], event.kind)
+    try:
+        fn = PROJECTORS[event.kind]
+    except KeyError:
+        raise ValueError(f"unknown event kind {event.kind!r}") from None
+    fn(conn, event.payload)
+
+
+def _require_running(conn: Connection, run_id: str, kind: str) -> None:
+    status = conn.execute(sa.select(t.runs.c.status).where(t.runs.c.id == run_id)).scalar()
+    if status is None:
+        raise RunNotFound(f"no run {run_id}")
+    if status != "running":
+        what = kind.removeprefix("run.")
+        raise RunImmutable(f"run {run_id} has ended ({status}); its {what} can no longer change")
+
+
+def _upsert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+@projector("run.created")
+def _run_created(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.runs.insert().values(
+            id=p["id"],
+            experiment=p["experiment"],
+            name=p.get("name"),
+            kind=p.get("kind", "run"),
+            parent_id=p.get("parent_id"),
+            status="running",
+            command=canonical_json(p["command"]) if p.get("command") is not None else None,
+            cwd=p.get("cwd"),
+            user=p.get("user"),
+            host=p.get("host"),
+            pid=p.get("pid"),
+            seed=p.get("seed"),
+            started_at=p["started_at"],
+        )
+    )
+
+
+@projector("run.updated")
+def _run_updated(conn: Connection, p: dict[str, Any]) -> None:
+    values = {k: p[k] for k in ("experiment", "name") if k in p}
+    if values:
+        conn.execute(t.runs.update().where(t.runs.c.id == p["run_id"]).values(**values))
+
+
+def param_columns(value: Any) -> tuple[float | None, str | None]:
+    """The typed columns a parameter value is compared by."""
+    if isinstance(value, bool | int | float):
+        num = float(value)
+        return (num if math.isfinite(num) else None), None
+    if isinstance(value, str):
+        return None, value
+    return None, None
+
+
+@projector("run.params")
+def _run_params(conn: Connection, p: dict[str, Any]) -> None:
+    run_id = p["run_id"]
+    new: dict[str, Any] = p["params"]
+    if not new:
+        return
+    existing = {
+        row.key: row.value
+        for row in conn.execute(
+            sa.select(t.params.c.key, t.params.c.value).where(
+                t.params.c.run_id == run_id, t.params.c.key.in_(list(new))
+            )
+        )
+    }
+    rows = []
+    for key, value in new.items():
+        text = canonical_json(value)
+        if key in existing:
+            if json.loads(existing[key]) != value:
+                raise Conflict(
+                    f"parameter {key!r} of run {run_id} is already {existing[key]}; "
+                    f"it cannot change to {text}"
+                )
+            continue
+        num, s = param_columns(value)
+        rows.append({"run_id": run_id, "key": key, "value": text, "num": num, "str": s})
+    if rows:
+        conn.execute(t.params.insert(), rows)
+
+
+@projector("run.metrics")
+def _run_metrics(conn: Connection, p: dict[str, Any]) -> None:
+    run_id = p["run_id"]
+    points = p["points"]
+    if not points:
+        return
+    conn.execute(
+        t.metrics.insert(),
+        [
+            {"run_id": run_id, "key": k, "step": step, "value": value, "ts": ts}
+            for k, step, value, ts in points
+        ],
+    )
+    # The latest value of a key is the one with the highest step (the last logged on a tie).
+    latest: dict[str, tuple[int, float | None, float]] = {}
+    for k, step, value, ts in points:
+        prev = latest.get(k)
+        if prev is None or step >= prev[0]:
+            latest[k] = (step, value, ts)
+    stmt = _upsert(conn, t.latest_metrics)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.latest_metrics.c.run_id, t.latest_metrics.c.key],
+        set_={"step": stmt.excluded.step, "value": stmt.excluded.value, "ts": stmt.excluded.ts},
+        where=stmt.excluded.step >= t.latest_metrics.c.step,
+    )
+    conn.execute(
+        stmt,
+        [
+            {"run_id": run_id, "key": k, "step": s, "value": v, "ts": ts}
+            for k, (s, v, ts) in latest.items()
+        ],
+    )
+
+
+@projector("run.captured")
+def _run_captured(conn: Connection, p: dict[str, Any]) -> None:
+    code = p.get("code") or {}
+    extra = code.get("extra")
+    conn.execute(
+        t.runs.update()
+        .where(t.runs.c.id == p["run_id"])
+        .values(
+            code_commit=code.get("commit"),
+            code_branch=code.get("branch"),
+            code_remote=code.get("remote"),
+            code_dirty=code.get("dirty"),
+            code_patch_digest=code.get("patch_digest"),
+            code_extra=canonical_json(extra) if extra is not None else None,
+            environment_digest=p.get("environment_digest"),
+            invocation=canonical_json(p["invocation"]) if p.get("invocation") else None,
+        )
+    )
+
+
+@projector("run.io")
+def _run_io(conn: Connection, p: dict[str, Any]) -> None:
+    items = p["items"]
+    if not items:
+        return
+    run_id = p["run_id"]
+    keys = [(i["role"], i["path"]) for i in items]
+    conn.execute(
+        t.run_io.delete().where(
+            t.run_io.c.run_id == run_id,
+            sa.tuple_(t.run_io.c.role, t.run_io.c.path).in_(keys),
+        )
+    )
+    conn.execute(
+        t.run_io.insert(),
+        [
+            {
+                "run_id": run_id,
+                "role": i["role"],
+                "path": i["path"],
+                "digest": i["digest"],
+                "size": i["size"],
+                "kind": i["kind"],
+                "declared": bool(i.get("declared", False)),
+                "modified": bool(i.get("modified", False)),
+            }
+            for i in items
+        ],
+    )
+
+
+@projector("run.ended")
+def _run_ended(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.runs.update()
+        .where(t.runs.c.id == p["run_id"])
+        .values(
+            status=p["status"],
+            exit_code=p.get("exit_code"),
+            ended_at=p["ended_at"],
+            error=p.get("error"),
+            stdout_digest=p.get("stdout_digest"),
+            stderr_digest=p.get("stderr_digest"),
+        )
+    )
+    conn.execute(t.run_liveness.delete().where(t.run_liveness.c.run_id == p["run_id"]))
+
+
+@projector("environment.recorded")
+def _environment_recorded(conn: Connection, p: dict[str, Any]) -> None:
+    exists = conn.execute(
+        sa.select(t.environments.c.digest).where(t.environments.c.digest == p["digest"])
+    ).first()
+    if exists is None:
+        conn.execute(
+            t.environments.insert().values(
+                digest=p["digest"],
+                python=p.get("python"),
+                platform=p.get("platform"),
+                packages_digest=p.get("packages_digest"),
+                data=canonical_json(p["data"]),
+            )
+        )
+
+
+@projector("tree.recorded")
+def _tree_recorded(conn: Connection, p: dict[str, Any]) -> None:
+    exists = conn.execute(
+        sa.select(t.tree_entries.c.tree_digest)
+        .where(t.tree_entries.c.tree_digest == p["digest"])
+        .limit(1)
+    ).first()
+    if exists is None and p["entries"]:
+        conn.execute(
+            t.tree_entries.insert(),
+            [
+                {"tree_digest": p["digest"], "path": path, "digest": d, "size": size}
+                for path, d, size in p["entries"]
+            ],
+        )
+
+
+@projector("dataset.versioned")
+def _dataset_versioned(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.datasets.insert().values(
+            **{
+                k: p.get(k)
+                for k in (
+                    "name",
+                    "version",
+                    "digest",
+                    "kind",
+                    "size",
+                    "file_count",
+                    "path",
+                    "created_at",
+                    "user",
+                    "run_id",
+                )
+            }
+        )
+    )
+
+
+@projector("reproduction.recorded")
+def _reproduction_recorded(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.reproductions.insert().values(
+            run_id=p["run_id"],
+            original_id=p["original_id"],
+            verdict=p["verdict"],
+            details=canonical_json(p["details"]),
+        )
+    )
+
+
+@projector("approval.recorded")
+def _approval_recorded(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.approvals.insert().values(
+            **{
+                k: p.get(k)
+                for k in ("id", "target_type", "target", "decision", "note", "actor", "at")
+            }
+        )
+    )
+
+
+@projector("sweep.created")
+def _sweep_created(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(t.sweeps.insert().values(run_id=p["run_id"], spec=canonical_json(p["spec"])))

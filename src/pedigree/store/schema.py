@@ -1,0 +1,217 @@
+"""The relational schema: tables are projections of the audit log's events.
+
+Every table except ``run_liveness`` and ``audit_head`` is derived from ``audit_events``: a write
+appends an event and applies it to the tables in the same transaction (see ``store.projections``).
+Migrations under ``store/migrations`` create exactly this schema; a test compares the two.
+
+Times are seconds since the Unix epoch (UTC) as double precision, which both SQLite and
+PostgreSQL index and compare the same way. JSON documents are stored as canonical text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["metadata"]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_ID = sa.String(36)
+_DIGEST = sa.String(80)
+_NAME = sa.String(250)
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("experiment", _NAME, nullable=False),
+    sa.Column("name", _NAME),
+    sa.Column("kind", sa.String(16), nullable=False),  # run | sweep | reproduction
+    sa.Column("parent_id", _ID),  # the sweep a trial belongs to
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("command", sa.Text),  # JSON argv
+    sa.Column("cwd", sa.Text),
+    sa.Column("user", _NAME),
+    sa.Column("host", _NAME),
+    sa.Column("pid", sa.Integer),
+    sa.Column("seed", sa.BigInteger),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("ended_at", sa.Double),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("code_commit", sa.String(64)),
+    sa.Column("code_branch", sa.Text),
+    sa.Column("code_remote", sa.Text),
+    sa.Column("code_dirty", sa.Boolean),
+    sa.Column("code_patch_digest", _DIGEST),
+    sa.Column("code_extra", sa.Text),  # JSON: repo root, untracked files, notes
+    sa.Column("environment_digest", _DIGEST),
+    sa.Column("invocation", sa.Text),  # JSON: argv, cwd, recorded environment variables
+    sa.Column("stdout_digest", _DIGEST),
+    sa.Column("stderr_digest", _DIGEST),
+    sa.Index(None, "experiment", "id"),
+    sa.Index(None, "status"),
+    sa.Index(None, "parent_id"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("key", _NAME, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("num", sa.Double),  # numbers and booleans, for comparisons
+    sa.Column("str", sa.Text),  # strings, for comparisons
+    sa.Index(None, "key", "num"),
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", _BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _ID, nullable=False),
+    sa.Column("key", _NAME, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Double),  # NULL is NaN
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Index(None, "run_id", "key", "step"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("key", _NAME, primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Double),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Index(None, "key", "value"),
+)
+
+environments = sa.Table(
+    "environments",
+    metadata,
+    sa.Column("digest", _DIGEST, primary_key=True),
+    sa.Column("python", sa.String(64)),
+    sa.Column("platform", sa.Text),
+    sa.Column("packages_digest", _DIGEST),
+    sa.Column("data", sa.Text, nullable=False),  # JSON, the full description
+)
+
+# Files and folders a run read (role "input") or wrote (role "output").
+run_io = sa.Table(
+    "run_io",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("role", sa.String(8), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),  # relative to the project root, / separated
+    sa.Column("digest", _DIGEST, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # file | dir
+    sa.Column("declared", sa.Boolean, nullable=False),  # explicit (--input, run.use) or captured
+    sa.Column("modified", sa.Boolean, nullable=False),  # an input that changed during the run
+    sa.Index(None, "digest"),
+    sa.Index(None, "path"),
+)
+
+# The files of every folder manifest (Merkle tree), so lineage can join a file to its folders.
+tree_entries = sa.Table(
+    "tree_entries",
+    metadata,
+    sa.Column("tree_digest", _DIGEST, primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("digest", _DIGEST, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Index(None, "digest"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("name", _NAME, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", _DIGEST, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text),  # where it was added from, relative to the project root
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("user", _NAME),
+    sa.Column("run_id", _ID),  # the run that produced it, if any
+    sa.Index(None, "digest"),
+)
+
+# A reproduction is a run (kind "reproduction"); this row links it to the original and holds
+# the verdict.
+reproductions = sa.Table(
+    "reproductions",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("original_id", _ID, nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: what was compared, what differed
+    sa.Index(None, "original_id"),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("target_type", sa.String(16), nullable=False),  # run | dataset | artifact
+    sa.Column("target", sa.Text, nullable=False),  # run id, NAME@vN or digest
+    sa.Column("decision", sa.String(16), nullable=False),  # approved | rejected
+    sa.Column("note", sa.Text),
+    sa.Column("actor", _NAME, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index(None, "target"),
+)
+
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),  # JSON: grid, mode, metric, direction, command
+)
+
+# The append-only, hash-chained log every table above is derived from.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", _BIGINT, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", _NAME, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("run_id", _ID),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("prev", _DIGEST, nullable=False),
+    sa.Column("digest", _DIGEST, nullable=False),
+    sa.Index(None, "run_id"),
+    sa.Index(None, "actor", "seq"),
+    sa.Index(None, "at"),
+)
+
+# One row; writers lock it, which serialises appends and keeps the chain linear.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", _BIGINT, nullable=False),
+    sa.Column("digest", _DIGEST, nullable=False),
+)
+
+# Operational state, not part of the record: who is alive, for crash detection.
+run_liveness = sa.Table(
+    "run_liveness",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("host", _NAME),
+    sa.Column("pid", sa.Integer),
+    sa.Column("heartbeat_at", sa.Double, nullable=False),
+)

@@ -1,0 +1,260 @@
+"""The SQLAlchemy implementation of the metadata store, for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from pedigree.audit.chain import event_digest
+from pedigree.errors import InvalidInput, PedigreeError, StoreError
+from pedigree.jsonutil import canonical_json
+from pedigree.store import schema as t
+from pedigree.store.events import Event
+from pedigree.store.migrations import HEAD_REVISION
+from pedigree.store.projections import apply
+
+__all__ = ["SQLStore", "open_store"]
+
+_BUSY_TIMEOUT_MS = 60_000
+
+
+def _normalise_url(uri: str) -> str:
+    if uri.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if uri.startswith(("sqlite:", "postgresql+psycopg:")):
+        return uri
+    raise InvalidInput(
+        f"unsupported store URI {uri!r}: use sqlite:///path/to/file.db or postgresql://…"
+    )
+
+
+def _redact(uri: str) -> str:
+    try:
+        return sa.engine.make_url(uri).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return uri
+
+
+class SQLStore:
+    """One metadata store. Create with :func:`open_store`."""
+
+    def __init__(self, uri: str, *, migrate: bool = True) -> None:
+        self.uri = uri
+        url = _normalise_url(uri)
+        self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+        try:
+            self.engine = self._make_engine(url)
+        except (sa_exc.ArgumentError, ModuleNotFoundError) as exc:
+            raise StoreError(f"cannot open the store {_redact(uri)}: {exc}") from exc
+        if migrate:
+            self.ensure_schema()
+
+    def _make_engine(self, url: str) -> Engine:
+        if self.dialect == "postgresql":
+            return sa.create_engine(url, pool_pre_ping=True)
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        if not memory:
+            Path(sa.engine.make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 60}}
+        if memory:
+            kwargs["poolclass"] = sa.pool.StaticPool
+        engine = sa.create_engine(url, **kwargs)
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # We issue BEGIN ourselves, so that writers can take the lock up front.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            cur.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # BEGIN IMMEDIATE takes the write lock at once: a deferred transaction that later
+            # tries to write fails with "database is locked" instead of waiting its turn.
+            write = conn.get_execution_options().get("pedigree_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        with self._translate("read"), self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def ensure_schema(self) -> None:
+        """Bring the schema up to date; cheap when it already is."""
+        if self.schema_revision() == HEAD_REVISION:
+            return
+        with self._migration_lock():
+            if self.schema_revision() == HEAD_REVISION:
+                return
+            from pedigree.store.migrations.runner import upgrade
+
+            with self._translate("migrate"), self.engine.begin() as conn:
+                upgrade(conn)
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(7720190)"))
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(7720190)"))
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(database + ".lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _translate(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except PedigreeError:
+            raise
+        except sa_exc.SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            where = _redact(self.uri)
+            raise StoreError(f"the store at {where} failed to {what}: {detail}") from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translate("read"), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def _write_conn(self) -> Iterator[Connection]:
+        with (
+            self._translate("write"),
+            self.engine.connect().execution_options(pedigree_write=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def write(
+        self,
+        build: Callable[[Connection], Sequence[Event]],
+        *,
+        actor: str,
+        at: float | None = None,
+    ) -> int:
+        """Run ``build`` in a write transaction, then chain and apply the events it returns.
+
+        Returns the sequence number of the last event appended (0 when there were none).
+        """
+        with self._write_conn() as conn:
+            head = self._lock_head(conn)
+            events = build(conn)
+            if not events:
+                return head[0]
+            seq, prev = head
+            when = time.time() if at is None else at
+            rows = []
+            for ev in events:
+                seq += 1
+                payload = canonical_json(ev.payload)
+                digest = event_digest(
+                    prev=prev,
+                    seq=seq,
+                    at=when,
+                    actor=actor,
+                    kind=ev.kind,
+                    run_id=ev.run_id,
+                    payload=payload,
+                )
+                rows.append(
+                    {
+                        "seq": seq,
+                        "at": when,
+                        "actor": actor,
+                        "kind": ev.kind,
+                        "run_id": ev.run_id,
+                        "payload": payload,
+                        "prev": prev,
+                        "digest": digest,
+                    }
+                )
+                prev = digest
+                apply(conn, ev)
+            conn.execute(t.audit_events.insert(), rows)
+            conn.execute(
+                t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, digest=prev)
+            )
+            return seq
+
+    def append(self, events: Sequence[Event], *, actor: str, at: float | None = None) -> int:
+        return self.write(lambda _conn: events, actor=actor, at=at)
+
+    def _lock_head(self, conn: Connection) -> tuple[int, str]:
+        # SQLite's BEGIN IMMEDIATE already holds the database write lock; PostgreSQL locks the row.
+        query = sa.select(t.audit_head.c.seq, t.audit_head.c.digest).where(t.audit_head.c.id == 1)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).one()
+        return int(row.seq), str(row.digest)
+
+    # -- operational state (not audited) -------------------------------------------------------
+
+    def heartbeat(self, run_id: str, *, host: str, pid: int) -> None:
+        now = time.time()
+        with self._write_conn() as conn:
+            updated = conn.execute(
+                t.run_liveness.update()
+                .where(t.run_liveness.c.run_id == run_id)
+                .values(heartbeat_at=now, host=host, pid=pid)
+            ).rowcount
+            if not updated:
+                status = conn.execute(
+                    sa.select(t.runs.c.status).where(t.runs.c.id == run_id)
+                ).scalar()
+                if status == "running":
+                    conn.execute(
+                        t.run_liveness.insert().values(
+                            run_id=run_id, host=host, pid=pid, heartbeat_at=now
+                        )
+                    )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(uri: str, *, migrate: bool = True) -> SQLStore:
+    """Open (and migrate) the metadata store a URI names.
+
+    >>> store = open_store("sqlite://")   # an in-memory store, for tests
+    >>> store.dialect
+    'sqlite'
+    """
+    return SQLStore(uri, migrate=migrate)
+
+
+def sqlite_uri(path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
