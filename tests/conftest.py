@@ -35,6 +35,17 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("PEDIGREE_USER", "tester")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sdk_state() -> Iterator[None]:
+    """Each test starts with no active run, no declared params and no open stores."""
+    yield
+    from pedigree import api, sdk
+
+    sdk.end_run()
+    sdk._declared.clear()
+    api.close_all()
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
@@ -70,9 +71,7 @@ class Tracker:
 
     @cached_property
     def store(self) -> SQLStore:
-        from pedigree.store.sql import open_store
-
-        return open_store(self.project.uri)
+        return shared_store(self.project.uri)
 
     @cached_property
     def objects(self) -> ObjectStore:
@@ -83,10 +82,6 @@ class Tracker:
     @property
     def user(self) -> str:
         return self.project.user
-
-    def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
 
     def _append(self, events: Sequence[Event]) -> int:
         return self.store.append(events, actor=self.user)
@@ -305,7 +300,7 @@ class Tracker:
             return queries.resolve_run(conn, ref)
 
     def _records(self, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
-        from pedigree.runs.records import run_record
+        from pedigree.tracking.records import run_record
         from pedigree.store import queries
 
         with self.store.read() as conn:
@@ -349,7 +344,7 @@ class Tracker:
         parent: str | None = None,
     ) -> list[dict[str, Any]]:
         """Runs as ``pedigree runs --json`` prints them, newest first by default."""
-        from pedigree.runs.where import parse_order_by, parse_where
+        from pedigree.tracking.where import parse_order_by, parse_where
         from pedigree.store import queries
 
         where_ast = parse_where(where) if where else None
@@ -406,6 +401,33 @@ class Tracker:
         from pedigree.data.digest import Digest
 
         return self.objects.get_bytes(Digest.parse(digest))
+
+
+_stores: dict[str, SQLStore] = {}
+_stores_lock = threading.Lock()
+
+
+def shared_store(uri: str) -> SQLStore:
+    """One open store per URI per process: its connection pool and schema check are reused by
+    every run the process records."""
+    with _stores_lock:
+        store = _stores.get(uri)
+        if store is None:
+            from pedigree.store.sql import open_store
+
+            store = _stores[uri] = open_store(uri)
+            if len(_stores) == 1:
+                atexit.register(close_all)
+        return store
+
+
+def close_all() -> None:
+    """Close every store this process opened (tests call it between cases)."""
+    with _stores_lock:
+        stores = list(_stores.values())
+        _stores.clear()
+    for store in stores:
+        store.close()
 
 
 def _pid_alive(pid: int) -> bool:

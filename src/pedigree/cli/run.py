@@ -78,7 +78,7 @@ def run(
       pedigree run -i data/prices.csv -o model.bin -- ./train.sh
     """
     from pedigree.cli._common import tracker
-    from pedigree.runs.launcher import LaunchSpec, launch
+    from pedigree.tracking.launcher import LaunchSpec, launch
 
     spec = LaunchSpec(
         argv=list(command),

@@ -15,6 +15,8 @@ Kinds and their payloads:
 ``run.captured``            run_id, code {commit, branch, remote, dirty, patch_digest, extra},
                             environment_digest, invocation
 ``run.io``                  run_id, items [{role, path, digest, size, kind, declared, modified}]
+``run.attached``          run_id, items (outputs only) — an artifact made from a run after it
+                            ended (a sweep's plot); adds, never replaces
 ``run.ended``               run_id, status, exit_code, ended_at, error, stdout_digest,
                             stderr_digest
 ``environment.recorded``    digest, python, platform, packages_digest, data

@@ -217,6 +217,42 @@ def _run_io(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
+@projector("run.attached")
+def _run_attached(conn: Connection, p: dict[str, Any]) -> None:
+    run_id = p["run_id"]
+    if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
+        raise RunNotFound(f"no run {run_id}")
+    items = p["items"]
+    taken = {
+        row.path
+        for row in conn.execute(
+            sa.select(t.run_io.c.path).where(
+                t.run_io.c.run_id == run_id,
+                t.run_io.c.role == "output",
+                t.run_io.c.path.in_([i["path"] for i in items]),
+            )
+        )
+    }
+    if taken:
+        raise Conflict(f"run {run_id} already has outputs at {', '.join(sorted(taken))}")
+    conn.execute(
+        t.run_io.insert(),
+        [
+            {
+                "run_id": run_id,
+                "role": "output",
+                "path": i["path"],
+                "digest": i["digest"],
+                "size": i["size"],
+                "kind": i["kind"],
+                "declared": True,
+                "modified": False,
+            }
+            for i in items
+        ],
+    )
+
+
 @projector("run.ended")
 def _run_ended(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(

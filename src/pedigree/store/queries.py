@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
-from pedigree.runs.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
+from pedigree.tracking.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
 from pedigree.store import schema as t
 
 __all__ = [

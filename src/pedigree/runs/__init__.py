@@ -1,1 +1,0 @@
-"""Runs: the query language, the run records people read, and the `pedigree run` launcher."""
