@@ -20,7 +20,9 @@ TEMPLATE_DB = "pedigree_template"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test sees the developer's Pedigree settings or git identity."""
     for key in list(os.environ):
         if key.startswith("PEDIGREE_"):
@@ -120,8 +122,13 @@ class Project:
 
         return Tracker.from_env(self.root)
 
-    def pedigree(self, *args: str, cwd: Path | None = None, timeout: float = 120,
-                 env: dict[str, str] | None = None) -> CliResult:
+    def pedigree(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
+    ) -> CliResult:
         """Run the real `pedigree` command in a subprocess."""
         proc = subprocess.run(
             [PYTHON, "-m", "pedigree.cli.main", *args],

@@ -99,8 +99,16 @@ def test_queries_from_the_sdk_match_the_cli(project) -> None:  # type: ignore[no
             run.log_metric("sharpe", window / 20)
     got = pedigree.runs(experiment="ma", where="metrics.sharpe > 0.9", order_by="-metrics.sharpe")
     assert [r["params"]["window"] for r in got] == [50, 20]
-    cli = project.pedigree("runs", "--experiment", "ma", "--where", "metrics.sharpe > 0.9",
-                           "--order-by", "-metrics.sharpe", "--json")
+    cli = project.pedigree(
+        "runs",
+        "--experiment",
+        "ma",
+        "--where",
+        "metrics.sharpe > 0.9",
+        "--order-by",
+        "-metrics.sharpe",
+        "--json",
+    )
     assert cli.code == 0, cli.err
     assert json.loads(cli.out) == got
     frame = pedigree.runs_frame(experiment="ma", order_by="params.window")
@@ -119,8 +127,9 @@ def test_no_store_says_how_to_make_one(tmp_path, monkeypatch) -> None:  # type: 
 
 def test_a_standalone_script_records_itself(project) -> None:  # type: ignore[no-untyped-def]
     project.write("bt.py", SCRIPT)
-    out = subprocess.run([sys.executable, "bt.py"], cwd=project.root, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "bt.py"], cwd=project.root, capture_output=True, text=True, check=True
+    )
     rec = pedigree.get_run(out.stdout.strip())
     assert rec["status"] == "finished"
     assert rec["name"] == "w50"

@@ -300,8 +300,8 @@ class Tracker:
             return queries.resolve_run(conn, ref)
 
     def _records(self, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
-        from pedigree.tracking.records import run_record
         from pedigree.store import queries
+        from pedigree.tracking.records import run_record
 
         with self.store.read() as conn:
             rows = queries.run_rows(conn, ids)
@@ -344,8 +344,8 @@ class Tracker:
         parent: str | None = None,
     ) -> list[dict[str, Any]]:
         """Runs as ``pedigree runs --json`` prints them, newest first by default."""
-        from pedigree.tracking.where import parse_order_by, parse_where
         from pedigree.store import queries
+        from pedigree.tracking.where import parse_order_by, parse_where
 
         where_ast = parse_where(where) if where else None
         order = parse_order_by(order_by) if order_by else ()

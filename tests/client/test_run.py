@@ -129,4 +129,7 @@ def test_use_and_produce_declare_absolute_paths(tmp_path: Any, monkeypatch: Any)
     with ActiveRun("r", "e", None, sink) as run:
         run.use("data/in.csv")
         run.produce(tmp_path / "out.bin")
-    assert sink.io == [("input", str(tmp_path / "data/in.csv")), ("output", str(tmp_path / "out.bin"))]
+    assert sink.io == [
+        ("input", str(tmp_path / "data/in.csv")),
+        ("output", str(tmp_path / "out.bin")),
+    ]

@@ -282,11 +282,7 @@ def backtest(cwd: Path, **params: object) -> str:
 def recorded(cwd: Path) -> dict[str, Any]:
     from pedigree.api import Tracker
 
-    tracker = Tracker.from_env(cwd)
-    try:
-        (run,) = tracker.runs(experiment="ma-crossover")
-    finally:
-        tracker.close()
+    (run,) = Tracker.from_env(cwd).runs(experiment="ma-crossover")
     return run
 
 

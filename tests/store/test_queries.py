@@ -9,9 +9,9 @@ import pytest
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
 from pedigree.ids import new_id
-from pedigree.tracking.where import parse_order_by, parse_where
 from pedigree.store import Event, open_store
 from pedigree.store import queries as q
+from pedigree.tracking.where import parse_order_by, parse_where
 
 
 def add_run(store, *, experiment="exp", status="finished", params=None, metrics=None, name=None):  # type: ignore[no-untyped-def]
@@ -19,19 +19,29 @@ def add_run(store, *, experiment="exp", status="finished", params=None, metrics=
     events = [
         Event(
             "run.created",
-            {"id": rid, "experiment": experiment, "name": name, "kind": "run",
-             "started_at": time.time(), "command": ["x"]},
+            {
+                "id": rid,
+                "experiment": experiment,
+                "name": name,
+                "kind": "run",
+                "started_at": time.time(),
+                "command": ["x"],
+            },
             rid,
         )
     ]
     if params:
         events.append(Event("run.params", {"run_id": rid, "params": params}, rid))
     if metrics:
-        pts = [[k, 0, None if isinstance(v, float) and math.isnan(v) else v, 1.0]
-               for k, v in metrics.items()]
+        pts = [
+            [k, 0, None if isinstance(v, float) and math.isnan(v) else v, 1.0]
+            for k, v in metrics.items()
+        ]
         events.append(Event("run.metrics", {"run_id": rid, "points": pts}, rid))
     if status != "running":
-        events.append(Event("run.ended", {"run_id": rid, "status": status, "ended_at": time.time()}, rid))
+        events.append(
+            Event("run.ended", {"run_id": rid, "status": status, "ended_at": time.time()}, rid)
+        )
     store.append(events, actor="a")
     return rid
 
@@ -89,7 +99,9 @@ def test_the_issue_query(store, sweep) -> None:  # type: ignore[no-untyped-def]
 
 def test_ascending_order_and_limit(store, sweep) -> None:  # type: ignore[no-untyped-def]
     assert select(store, order_by="metrics.sharpe", limit=3) == [
-        sweep[(10, "AAPL")], sweep[(10, "JPM")], sweep[(20, "AAPL")]
+        sweep[(10, "AAPL")],
+        sweep[(10, "JPM")],
+        sweep[(20, "AAPL")],
     ]
 
 

@@ -85,7 +85,9 @@ def test_latest_metric_is_the_highest_step_even_when_logged_out_of_order(store) 
 def test_nan_is_stored_as_null_and_read_back_as_nan_infinity_kept(store) -> None:  # type: ignore[no-untyped-def]
     rid = new_id()
     pts = [["a", 0, None, 1.0], ["b", 0, math.inf, 1.0], ["c", 0, -math.inf, 1.0]]
-    store.append([created(rid), Event("run.metrics", {"run_id": rid, "points": pts}, rid)], actor="a")
+    store.append(
+        [created(rid), Event("run.metrics", {"run_id": rid, "points": pts}, rid)], actor="a"
+    )
     with store.read() as conn:
         m = q.latest_metrics(conn, [rid])[rid]
         raw = conn.execute(sa.select(t.metrics.c.value).where(t.metrics.c.key == "a")).scalar()
@@ -118,7 +120,9 @@ def test_an_ended_run_refuses_every_change_and_the_refusal_writes_nothing(store)
 
 def test_a_param_cannot_change_value_but_may_be_logged_again(store) -> None:  # type: ignore[no-untyped-def]
     rid = new_id()
-    store.append([created(rid), Event("run.params", {"run_id": rid, "params": {"w": 5}}, rid)], actor="a")
+    store.append(
+        [created(rid), Event("run.params", {"run_id": rid, "params": {"w": 5}}, rid)], actor="a"
+    )
     store.append([Event("run.params", {"run_id": rid, "params": {"w": 5.0}}, rid)], actor="a")
     with pytest.raises(Conflict, match="already 5"):
         store.append([Event("run.params", {"run_id": rid, "params": {"w": 6}}, rid)], actor="a")
@@ -143,7 +147,12 @@ def test_every_write_is_chained_into_the_audit_log(store) -> None:  # type: igno
     assert rows[1].prev == rows[0].digest
     for r in rows:
         assert r.digest == event_digest(
-            prev=r.prev, seq=r.seq, at=r.at, actor=r.actor, kind=r.kind, run_id=r.run_id,
+            prev=r.prev,
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            kind=r.kind,
+            run_id=r.run_id,
             payload=r.payload,
         )
     assert (head.seq, head.digest) == (2, rows[1].digest)

@@ -7,7 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pedigree.errors import InvalidQuery
-from pedigree.tracking.where import And, Compare, Field, Not, Or, OrderKey, parse_order_by, parse_where
+from pedigree.tracking.where import (
+    And,
+    Compare,
+    Field,
+    Not,
+    Or,
+    OrderKey,
+    parse_order_by,
+    parse_where,
+)
 
 M = Field("metrics", "sharpe")
 P = Field("params", "window")

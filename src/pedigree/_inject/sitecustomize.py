@@ -15,7 +15,7 @@ import os
 import sys
 
 
-def _pedigree_hello():
+def _pedigree_hello() -> None:
     folder = os.environ.get("PEDIGREE_SPOOL")
     if not folder or not os.path.isdir(folder):
         return
@@ -37,7 +37,7 @@ def _pedigree_hello():
         pass
 
 
-def _pedigree_chain():
+def _pedigree_chain() -> None:
     """Run the sitecustomize this one shadows (Debian's, a virtualenv's...)."""
     import importlib.machinery
     import importlib.util
@@ -52,7 +52,7 @@ def _pedigree_chain():
     spec.loader.exec_module(module)
 
 
-def _pedigree_sdk():
+def _pedigree_sdk() -> None:
     """Let `import pedigree` work in an interpreter that does not have it installed."""
     folder = os.environ.get("PEDIGREE_SDK_PATH")
     if folder and sys.version_info >= (3, 10) and folder not in sys.path:

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
-from pedigree.tracking.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
 from pedigree.store import schema as t
+from pedigree.tracking.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
 
 __all__ = [
     "abbreviations",

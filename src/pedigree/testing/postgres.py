@@ -11,6 +11,7 @@ initdb and postgres refuse to run as root, so as root they run as the ``postgres
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -110,7 +111,7 @@ class TemporaryPostgres:
         with psycopg.connect(
             host=str(self.socket_dir), user=self.user, dbname=database, autocommit=True
         ) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.encode())
 
     def create_database(self, name: str, *, template: str | None = None) -> str:
         tpl = f" TEMPLATE {template}" if template else ""
@@ -123,10 +124,8 @@ class TemporaryPostgres:
     def stop(self) -> None:
         if self._running:
             self._running = False
-            try:
+            with contextlib.suppress(PostgresUnavailable):
                 self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-            except PostgresUnavailable:
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> TemporaryPostgres:

@@ -284,13 +284,13 @@ def launch(
             received.append(signum)
             # From a terminal, Ctrl-C already reached a child in our process group.
             terminal_sigint = signum == signal.SIGINT and not own_group
-            sig = signal.SIGKILL if len(received) > 2 else signum
+            sig = int(signal.SIGKILL) if len(received) > 2 else signum
             if not terminal_sigint or len(received) > 2:
                 with contextlib.suppress(ProcessLookupError):
                     child.send_signal(sig)
 
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            restore[sig] = signal.signal(sig, forward)
+        for handled in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            restore[handled] = signal.signal(handled, forward)
 
     try:
         last_beat = time.monotonic()
@@ -305,8 +305,8 @@ def launch(
                 tracker.heartbeat(run_id)
                 last_beat = time.monotonic()
     finally:
-        for sig, handler in restore.items():
-            signal.signal(sig, handler)
+        for signum_, handler in restore.items():
+            signal.signal(signum_, handler)
     for tee in tees:
         tee.join()
     duration = time.monotonic() - started
@@ -328,6 +328,8 @@ def launch(
         status = "finished"
 
     events: list[Event] = []
+    out_digest: str | None = None
+    err_digest: str | None = None
     try:
         hello = recorder.interpreter(child.pid)
         environment = None
@@ -350,7 +352,6 @@ def launch(
         err_digest = str(tracker.objects.put_file(spool / "stderr.log"))
     except PedigreeError as exc:
         print(f"pedigree: {exc}", file=sys.stderr)
-        out_digest = err_digest = None
     tracker.end_run(
         run_id,
         status,
