@@ -79,7 +79,7 @@ class Tracker:
 
         return open_object_store(self.project.objects_location)
 
-    @property
+    @cached_property
     def user(self) -> str:
         return self.project.user
 
@@ -132,8 +132,19 @@ class Tracker:
         ]
         if checked:
             events.append(Event("run.params", {"run_id": run_id, "params": checked}, run_id))
-        self._append(events)
-        self.store.heartbeat(run_id, host=host, pid=pid or os.getpid())
+        from pedigree.store import schema
+
+        def build(conn: Any) -> list[Event]:
+            # Liveness is operational state, not part of the record, but it is written with the
+            # run so that no run ever exists without a way to tell whether it crashed.
+            conn.execute(
+                schema.run_liveness.insert().values(
+                    run_id=run_id, host=host, pid=pid or os.getpid(), heartbeat_at=time.time()
+                )
+            )
+            return events
+
+        self.store.write(build, actor=self.user)
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
@@ -450,6 +461,16 @@ Enricher = Callable[[Any, list[dict[str, Any]], bool], None]
 _ENRICHERS: list[Enricher] = []
 
 
+def _enrich_io(conn: Any, records: list[dict[str, Any]], detail: bool) -> None:
+    """``inputs`` and ``outputs``: lists of {path, digest, size, kind, declared, modified}."""
+    from pedigree.data.linking import enrich_records
+
+    enrich_records(conn, records, detail)
+
+
+_ENRICHERS.append(_enrich_io)
+
+
 class StoreSink:
     """Records a run in-process: buffered writes, background capture and a heartbeat."""
 
@@ -530,7 +551,14 @@ class StoreSink:
 
 
 def io_events(
-    tracker: Tracker, run_id: str, declared: Sequence[tuple[str, str]], cwd: Path
+    tracker: Tracker,
+    run_id: str,
+    declared: Sequence[tuple[str, str]],
+    cwd: Path,
+    files: Sequence[dict[str, Any]] = (),
 ) -> list[Event]:
-    """Events linking declared inputs and outputs to a run (filled in by the data layer)."""
-    return []
+    """Events linking a run to its inputs and outputs: the declared ``(role, path)`` pairs and
+    the ``file`` records the audit hook captured (see ``pedigree.data.linking``)."""
+    from pedigree.data.linking import io_events as link
+
+    return link(tracker, run_id, declared, cwd, files)

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -60,7 +59,7 @@ class ActiveRun:
         self._lock = threading.Lock()
         self._points: list[list[Any]] = []
         self._next_step: dict[str, int] = {}
-        self._last_flush = time.monotonic()
+        self._last_flush = time.time()
         self._ended = False
 
     def __repr__(self) -> str:
@@ -83,23 +82,20 @@ class ActiveRun:
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         """Record one value of a metric. Without ``step``, steps count up from 0 per key."""
-        v = metric_value(key, value)
+        # The common case (a float, an int step) takes the shortest path: a sweep logs millions.
+        v = value if type(value) is float else metric_value(key, value)
         now = time.time()
         with self._lock:
+            known = self._next_step.get(key)
+            if known is None:
+                check_key(key, "metric name")
             if step is None:
-                if key not in self._next_step:
-                    check_key(key, "metric name")
-                s = self._next_step.get(key, 0)
+                s = known or 0
             else:
-                s = metric_step(key, step)
-                if key not in self._next_step:
-                    check_key(key, "metric name")
+                s = step if type(step) is int else metric_step(key, step)
             self._next_step[key] = s + 1
-            self._points.append([key, s, None if math.isnan(v) else v, now])
-            due = (
-                len(self._points) >= _FLUSH_POINTS
-                or time.monotonic() - self._last_flush > _FLUSH_SECONDS
-            )
+            self._points.append([key, s, v if v == v else None, now])  # NaN != NaN
+            due = len(self._points) >= _FLUSH_POINTS or now - self._last_flush > _FLUSH_SECONDS
         if due:
             self.flush()
 
@@ -110,7 +106,7 @@ class ActiveRun:
     def flush(self) -> None:
         with self._lock:
             points, self._points = self._points, []
-            self._last_flush = time.monotonic()
+            self._last_flush = time.time()
         if points:
             self._sink.log_metrics(points)
 

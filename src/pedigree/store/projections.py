@@ -54,6 +54,21 @@ def _require_running(conn: Connection, run_id: str, kind: str) -> None:
         raise RunImmutable(f"run {run_id} has ended ({status}); its {what} can no longer change")
 
 
+def bulk_insert(
+    conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert many rows through the driver's executemany: metrics arrive by the thousand, and
+    SQLAlchemy's per-row parameter processing would cost more than the database does."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(conn.dialect.identifier_preparer.quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
+
+
 def _upsert(conn: Connection, table: sa.Table) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -127,9 +142,8 @@ def _run_params(conn: Connection, p: dict[str, Any]) -> None:
                 )
             continue
         num, s = param_columns(value)
-        rows.append({"run_id": run_id, "key": key, "value": text, "num": num, "str": s})
-    if rows:
-        conn.execute(t.params.insert(), rows)
+        rows.append((run_id, key, text, num, s))
+    bulk_insert(conn, t.params, ("run_id", "key", "value", "num", "str"), rows)
 
 
 @projector("run.metrics")
@@ -138,12 +152,11 @@ def _run_metrics(conn: Connection, p: dict[str, Any]) -> None:
     points = p["points"]
     if not points:
         return
-    conn.execute(
-        t.metrics.insert(),
-        [
-            {"run_id": run_id, "key": k, "step": step, "value": value, "ts": ts}
-            for k, step, value, ts in points
-        ],
+    bulk_insert(
+        conn,
+        t.metrics,
+        ("run_id", "key", "step", "value", "ts"),
+        [(run_id, k, step, value, ts) for k, step, value, ts in points],
     )
     # The latest value of a key is the one with the highest step (the last logged on a tie).
     latest: dict[str, tuple[int, float | None, float]] = {}
