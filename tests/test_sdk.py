@@ -190,3 +190,15 @@ def test_a_caught_exception_inside_start_run_still_marks_the_run_failed(project)
     rec = pedigree.get_run("last")
     assert rec["status"] == "failed"
     assert rec["error"] == "RuntimeError: inside"
+
+
+def test_module_level_shortcuts_under_pedigree_run_need_no_start_run(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "loose.py",
+        "import pedigree\npedigree.log_metric('sharpe', 1.5)\npedigree.log_params({'w': 3})\n",
+    )
+    res = project.pedigree("run", "--", sys.executable, "loose.py")
+    assert res.code == 0, res.err
+    rec = pedigree.get_run("last")
+    assert rec["metrics"] == {"sharpe": 1.5}
+    assert rec["params"] == {"w": 3}

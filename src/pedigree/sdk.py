@@ -172,6 +172,9 @@ def start_run(
                 sink.log_params(dict(_declared))
             if seed is not None:
                 run.set_seed(seed)
+            # Metrics logged without a `with` block (pedigree.log_metric at module level) are
+            # handed over at exit; the spool writer, registered earlier, writes them after this.
+            atexit.register(run.flush)
         else:
             from pedigree.api import Tracker
 
