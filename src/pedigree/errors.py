@@ -13,7 +13,12 @@
     ├── Conflict                  exit 4   HTTP 409
     │   └── RunImmutable                              writing to a run that has ended
     ├── IntegrityError            exit 5   HTTP 500   stored bytes whose digest does not match
-    └── StoreError                exit 6   HTTP 503   the database or object store failed
+    ├── AuditError                exit 1   HTTP 500   the record fails `audit verify`: the chain
+    │   │                                             is broken or a table disagrees with the log
+    │   └── AnchorNotInChain                          the log no longer holds an anchor's digest
+    ├── StoreError                exit 6   HTTP 503   the database or object store failed
+    └── RemoteError               exit 7   HTTP 502   a remote service (an OpenLineage collector)
+                                                      refused or could not be reached
 
 Library errors (sqlite3, psycopg, botocore, OSError) are translated at the edge with
 ``raise ... from exc`` so the CLI and the server each need a single handler: the CLI prints
@@ -24,6 +29,8 @@ from __future__ import annotations
 
 __all__ = [
     "Ambiguous",
+    "AnchorNotInChain",
+    "AuditError",
     "Conflict",
     "IntegrityError",
     "InvalidInput",
@@ -33,6 +40,7 @@ __all__ = [
     "NotFound",
     "ObjectNotFound",
     "PedigreeError",
+    "RemoteError",
     "RunImmutable",
     "RunNotFound",
     "StoreError",
@@ -108,6 +116,22 @@ class IntegrityError(PedigreeError):
     http_status = 500
 
 
+class AuditError(PedigreeError):
+    """The audit log or a table was changed behind Pedigree's back (``audit verify``)."""
+
+    exit_code = 1
+    http_status = 500
+
+
+class AnchorNotInChain(AuditError):
+    pass
+
+
 class StoreError(PedigreeError):
     exit_code = 6
     http_status = 503
+
+
+class RemoteError(PedigreeError):
+    exit_code = 7
+    http_status = 502

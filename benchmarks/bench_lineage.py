@@ -1,0 +1,371 @@
+"""Lineage queries on a synthetic store of a million nodes, on SQLite and PostgreSQL.
+
+    python benchmarks/bench_lineage.py [--scale 1.0] [--backend sqlite,postgresql] [--samples 50]
+
+The graph (``--scale 1``): 200,000 runs and 800,000 artifact versions, in 1,000 projects of 200
+runs. Every run writes 4 outputs and reads 1 to 3 outputs of the 20 runs before it in its
+project; in 50 projects every run also reads one file of the dataset version ``prices@v1`` (so
+10,000 runs read it), in the others one run in five reads a file of one of 99 other dataset
+versions (100 files each). Every run has 2 metrics. It is bulk-loaded with SQLAlchemy inserts
+straight into the tables (not through events: a million audited events would only measure the
+loader), so only the query side is measured.
+
+Targets (issue 4): upstream and downstream to depth 10 within 50 ms (median), and the impact of
+a dataset read by 10,000 runs within 200 ms, on both backends. Also measured: reproduce
+overhead (everything but the re-run, ``--env current``) for a repository of 1,000 files,
+target 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import record, row
+
+RUNS_PER_PROJECT = 200
+OUTPUTS_PER_RUN = 4
+POPULAR_PROJECTS = 50
+DATASETS = 100
+FILES_PER_DATASET = 100
+
+
+def _run_id(i: int) -> str:
+    h = f"{i:032x}"
+    return f"{h[:8]}-{h[8:12]}-7{h[13:16]}-8{h[17:20]}-{h[20:]}"
+
+
+def _digest(kind: str, i: int) -> str:
+    return f"blake3:{kind}{i:063x}"[:71]
+
+
+def generate(total_runs: int, seed: int = 7) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Rows per table, in batches: ("runs" | "run_io" | "tree_entries" | ..., rows)."""
+    rng = random.Random(seed)
+    now = time.time() - 86400 * 365
+    trees = []
+    entries = []
+    for d in range(DATASETS):
+        tree = _digest("d", d)
+        trees.append(tree)
+        for f in range(FILES_PER_DATASET):
+            entries.append(
+                {
+                    "tree_digest": tree,
+                    "path": f"f{f:03d}.csv",
+                    "digest": _digest("f", d * 1000 + f),
+                    "size": 1000,
+                }
+            )
+    yield "tree_entries", entries
+    yield (
+        "datasets",
+        [
+            {
+                "name": "prices" if d == 0 else f"vendor{d}",
+                "version": 1,
+                "digest": trees[d],
+                "kind": "dir",
+                "size": FILES_PER_DATASET * 1000,
+                "file_count": FILES_PER_DATASET,
+                "path": f"data/raw/ds{d}",
+                "created_at": now,
+                "user": "bench",
+                "run_id": None,
+            }
+            for d in range(DATASETS)
+        ],
+    )
+    projects = max(1, total_runs // RUNS_PER_PROJECT)
+    run_no = 0
+    for p in range(projects):
+        runs, io, metrics = [], [], []
+        popular = (
+            p % (projects // POPULAR_PROJECTS or 1) == 0
+            and p // (projects // POPULAR_PROJECTS or 1) < POPULAR_PROJECTS
+        )
+        ds = 0 if popular else 1 + p % (DATASETS - 1)
+        recent: list[list[tuple[str, str]]] = []
+        for r in range(RUNS_PER_PROJECT):
+            rid = _run_id(run_no)
+            runs.append(
+                {
+                    "id": rid,
+                    "experiment": f"project-{p}",
+                    "name": f"r{r}",
+                    "kind": "run",
+                    "status": "finished",
+                    "started_at": now + run_no,
+                    "ended_at": now + run_no + 1,
+                    "exit_code": 0,
+                    "code_commit": f"{p:040x}",
+                    "code_dirty": False,
+                    "environment_digest": _digest("e", p % 50),
+                    "user": "bench",
+                }
+            )
+            reads: set[tuple[str, str]] = set()
+            if popular or rng.random() < 0.2:
+                f = rng.randrange(FILES_PER_DATASET)
+                reads.add((f"data/raw/ds{ds}/f{f:03d}.csv", _digest("f", ds * 1000 + f)))
+            if recent:
+                for _ in range(rng.randint(1, 3)):
+                    reads.add(rng.choice(rng.choice(recent[-20:])))
+            for path, d in sorted(reads):
+                io.append(
+                    {
+                        "run_id": rid,
+                        "role": "input",
+                        "path": path,
+                        "digest": d,
+                        "size": 1000,
+                        "kind": "file",
+                        "declared": False,
+                        "modified": False,
+                    }
+                )
+            outs = []
+            for o in range(OUTPUTS_PER_RUN):
+                d = _digest("a", run_no * OUTPUTS_PER_RUN + o)
+                path = f"p{p}/r{r}/out{o}.bin"
+                outs.append((path, d))
+                io.append(
+                    {
+                        "run_id": rid,
+                        "role": "output",
+                        "path": path,
+                        "digest": d,
+                        "size": 1000,
+                        "kind": "file",
+                        "declared": False,
+                        "modified": False,
+                    }
+                )
+            recent.append(outs)
+            for k, key in enumerate(("sharpe", "max_drawdown")):
+                metrics.append(
+                    {
+                        "run_id": rid,
+                        "key": key,
+                        "step": 0,
+                        "value": rng.gauss(1 - k, 0.5),
+                        "ts": now,
+                    }
+                )
+            run_no += 1
+        yield "runs", runs
+        yield "run_io", io
+        yield "latest_metrics", metrics
+
+
+def load(store: Any, total_runs: int) -> dict[str, float]:
+    from pedigree.store import schema as t
+
+    tables = {
+        "runs": t.runs,
+        "run_io": t.run_io,
+        "tree_entries": t.tree_entries,
+        "datasets": t.datasets,
+        "latest_metrics": t.latest_metrics,
+    }
+    started = time.perf_counter()
+    counts: dict[str, int] = {}
+    batch: dict[str, list[dict[str, Any]]] = {k: [] for k in tables}
+    with store.engine.begin() as conn:
+        for name, rows in generate(total_runs):
+            batch[name].extend(rows)
+            if len(batch[name]) >= 50_000:
+                conn.execute(tables[name].insert(), batch[name])
+                counts[name] = counts.get(name, 0) + len(batch[name])
+                batch[name] = []
+        for name, rows in batch.items():
+            if rows:
+                conn.execute(tables[name].insert(), rows)
+                counts[name] = counts.get(name, 0) + len(rows)
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    else:
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return {"load_s": time.perf_counter() - started, **{f"rows_{k}": v for k, v in counts.items()}}
+
+
+def _median_ms(fn: Callable[[], Any], samples: list[Any]) -> tuple[float, float, int]:
+    times, sizes = [], []
+    fn(samples[0])  # warm the caches
+    for s in samples:
+        start = time.perf_counter()
+        size = fn(s)
+        times.append(time.perf_counter() - start)
+        sizes.append(size)
+    return statistics.median(times) * 1000, max(times) * 1000, int(statistics.median(sizes))
+
+
+def queries(store: Any, root: Path, total_runs: int, n: int) -> dict[str, float]:
+    from pedigree.api import Tracker
+    from pedigree.config import Project
+    from pedigree.lineage import NodeRef, walk
+    from pedigree.lineage.report import impact_report, lineage_report
+
+    tracker = Tracker(Project(root, {}), store=store)
+    rng = random.Random(11)
+    late = [_run_id(rng.randrange(total_runs)) for _ in range(n)]
+    arts = [_digest("a", rng.randrange(total_runs * OUTPUTS_PER_RUN // 2)) for _ in range(n)]
+    out: dict[str, float] = {}
+
+    def up_walk(rid: str) -> int:
+        with store.read() as conn:
+            return len(walk(conn, [NodeRef("run", rid)], direction="up", depth=10).distance)
+
+    def down_walk(d: str) -> int:
+        with store.read() as conn:
+            return len(walk(conn, [NodeRef("artifact", d)], direction="down", depth=10).distance)
+
+    def up_report(rid: str) -> int:
+        return len(lineage_report(tracker, rid, direction="up", depth=10)["nodes"])
+
+    def down_report(d: str) -> int:
+        return len(lineage_report(tracker, d, direction="down", depth=10)["nodes"])
+
+    for label, fn, samples, key in (
+        ("upstream of a run, depth 10 (walk)", up_walk, late, "up_walk_ms"),
+        ("downstream of an artifact, depth 10 (walk)", down_walk, arts, "down_walk_ms"),
+        ("upstream of a run, depth 10 (report with details)", up_report, late, "up_report_ms"),
+        ("downstream of an artifact, depth 10 (report)", down_report, arts, "down_report_ms"),
+    ):
+        med, worst, size = _median_ms(fn, samples)
+        row(f"{label} [{size} nodes]", f"{med:.1f} ms", f"max {worst:.0f} ms; target <= 50 ms")
+        out[key] = med
+
+    def impact(_: Any) -> int:
+        rep = impact_report(tracker, "prices@v1")
+        return int(rep["summary"]["runs"])
+
+    med, worst, size = _median_ms(impact, list(range(5)))
+    row(
+        f"impact of prices@v1 (read by 10,000 runs) [{size} runs]",
+        f"{med:.0f} ms",
+        "target <= 200 ms",
+    )
+    out["impact_ms"] = med
+    out["impact_runs"] = size
+    return out
+
+
+def reproduce_overhead(files: int = 1000) -> dict[str, float]:
+    """Reproduce a trivial run in a repository of ``files`` files, with --env current."""
+    from pedigree.api import Tracker
+    from pedigree.config import init_project
+    from pedigree.reproduce import reproduce
+    from pedigree.tracking.launcher import LaunchSpec, launch
+
+    tmp = Path(tempfile.mkdtemp(prefix="pedigree-bench-repro-"))
+    try:
+        repo = tmp / "repo"
+        for i in range(files):
+            p = repo / f"pkg{i % 20}" / f"mod{i}.py"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(f"VALUE = {i}\n")
+        (repo / "main.py").write_text("print('done')\n")
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "b",
+            "GIT_AUTHOR_EMAIL": "b@b",
+            "GIT_COMMITTER_NAME": "b",
+            "GIT_COMMITTER_EMAIL": "b@b",
+        }
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
+            subprocess.run(["git", *args], cwd=repo, check=True, env=env)
+        init_project(repo)
+        tracker = Tracker.from_env(repo)
+        cwd = os.getcwd()
+        os.chdir(repo)
+        try:
+            launch(tracker, LaunchSpec([sys.executable, "main.py"]), stream=False)
+            totals, runs = [], []
+            for _ in range(5):
+                start = time.perf_counter()
+                result = reproduce(tracker, "last", stream=False)
+                totals.append(time.perf_counter() - start)
+                runs.append(result.details["timing"]["run_seconds"])
+                assert result.verdict == "identical", result.details
+        finally:
+            os.chdir(cwd)
+        overhead = statistics.median(t - r for t, r in zip(totals, runs, strict=True))
+        row(
+            f"reproduce overhead, {files} files, --env current",
+            f"{overhead * 1000:.0f} ms",
+            "target <= 1000 ms",
+        )
+        row("  (the re-run itself, median)", f"{statistics.median(runs) * 1000:.0f} ms")
+        return {"reproduce_overhead_ms": overhead * 1000}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 200,000 runs, 800,000 artifacts"
+    )
+    ap.add_argument("--backend", default="sqlite,postgresql")
+    ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--quick", action="store_true", help="--scale 0.05 --samples 10")
+    ap.add_argument("--skip-reproduce", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.scale, args.samples = 0.05, 10
+    total_runs = max(RUNS_PER_PROJECT * POPULAR_PROJECTS, int(200_000 * args.scale))
+    from pedigree.store import open_store
+
+    results: dict[str, Any] = {"runs": total_runs, "artifacts": total_runs * OUTPUTS_PER_RUN}
+    print(
+        f"synthetic store: {total_runs:,} runs, "
+        f"{total_runs * OUTPUTS_PER_RUN:,} artifact versions, "
+        f"{DATASETS * FILES_PER_DATASET:,} dataset files"
+    )
+    for backend in args.backend.split(","):
+        tmp = Path(tempfile.mkdtemp(prefix="pedigree-bench-lineage-"))
+        pg = None
+        try:
+            if backend == "sqlite":
+                uri = f"sqlite:///{tmp / 'store.db'}"
+            else:
+                from pedigree.testing.postgres import TemporaryPostgres
+
+                pg = TemporaryPostgres().start()
+                uri = pg.create_database("bench")
+            store = open_store(uri)
+            print(f"[{backend}]")
+            loaded = load(store, total_runs)
+            row("bulk load (SQLAlchemy inserts, not events)", f"{loaded['load_s']:.0f} s")
+            res = queries(store, tmp, total_runs, args.samples)
+            results[backend] = {**loaded, **res}
+            store.close()
+        finally:
+            if pg is not None:
+                pg.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not args.skip_reproduce:
+        print("[reproduce]")
+        results["reproduce"] = reproduce_overhead()
+    record("lineage", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,130 @@
+"""``pedigree lineage`` and ``pedigree impact``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from pedigree.cli._common import console, emit_json, json_option, tracker
+
+
+@click.command()
+@click.argument("target")
+@click.option("--up", "direction", flag_value="up", help="What TARGET came from (the default).")
+@click.option("--down", "direction", flag_value="down", help="What was made from TARGET.")
+@click.option(
+    "-d",
+    "--depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most this many steps (a run and its inputs are one step apart; default: all).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "dot", "mermaid"]),
+    default="text",
+    show_default=True,
+    help="A text tree, Graphviz dot or a Mermaid flowchart.",
+)
+@json_option
+def lineage(target: str, direction: str | None, depth: int | None, fmt: str, as_json: bool) -> None:
+    """Trace TARGET upstream (its code, data, environment and the runs before it) or downstream.
+
+    \b
+    TARGET is a run (full id, unique prefix or `last`), a path in the project, a dataset
+    version NAME@vN, or a digest blake3:<hex>.
+
+    \b
+    Examples:
+      pedigree lineage models/model.pkl --up
+      pedigree lineage prices@v2 --down --depth 4
+      pedigree lineage last --up --format dot | dot -Tsvg > lineage.svg
+      pedigree lineage 0193a5c2 --up --format mermaid
+    """
+    from pedigree.lineage.render import RENDERERS
+    from pedigree.lineage.report import lineage_report
+
+    report = lineage_report(
+        tracker(),
+        target,
+        direction="down" if direction == "down" else "up",
+        depth=depth,
+    )
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(RENDERERS[fmt](report))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+@click.command()
+@click.argument("target")
+@json_option
+def impact(target: str, as_json: bool) -> None:
+    """Everything downstream of TARGET: runs, artifact versions and reported metrics.
+
+    For a path, it also lists the runs that read the path at bytes other than what is there
+    now (stale results), and marks every result made from such a read.
+
+    \b
+    TARGET is a run (full id, unique prefix or `last`), a path in the project, a dataset
+    version NAME@vN, or a digest blake3:<hex>.
+
+    \b
+    Examples:
+      pedigree impact data/raw/prices.csv
+      pedigree impact prices@v1 --json
+    """
+    from rich.markup import escape
+
+    from pedigree.lineage.render import artifact_label
+    from pedigree.lineage.report import impact_report
+
+    report = impact_report(tracker(), target)
+    if as_json:
+        emit_json(report)
+        return
+    out = console()
+    s = report["summary"]
+    out.print(
+        f"[bold]impact of {escape(report['target']['label'])}[/]: {s['runs']} run(s), "
+        f"{s['artifacts']} artifact version(s), {s['metrics']} reported metric(s)"
+    )
+    if report["target"]["kind"] == "path":
+        for src in report["sources"]:
+            mark = "current" if src.get("current") else "not current"
+            out.print(f"  version {escape(artifact_label(src))}  ({mark})")
+    if report["stale"]:
+        out.print(f"[bold yellow]stale[/]: {s['stale_reads']} read(s) of bytes no longer there")
+        for st in report["stale"]:
+            now = "deleted" if not st["exists"] else (st["current"] or "changed")[:19]
+            out.print(
+                f"  run {st['run'][:8]} read {escape(st['path'])} at {st['read'][:19]}…, now {now}"
+            )
+    if report["runs"]:
+        out.print("[bold]runs[/]")
+        for r in report["runs"]:
+            name = f"{r.get('name') or ''} ({r.get('experiment')})".strip()
+            metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in r["metrics"].items())
+            stale = "  [yellow]stale[/]" if r.get("stale") else ""
+            out.print(
+                f"  {r['id'][:8]}  {escape(name)}  {r.get('status')}{stale}"
+                + (f"  {escape(metrics)}" if metrics else "")
+            )
+    if report["artifacts"]:
+        out.print("[bold]artifact versions[/]")
+        for a in report["artifacts"]:
+            out.print(f"  {escape(artifact_label(a))}")
+    if not report["runs"] and not report["artifacts"]:
+        out.print("nothing downstream")

@@ -1,0 +1,185 @@
+"""What a lineage command is about: a run, a path, a dataset version or a digest.
+
+``resolve_target`` turns what the user typed into the graph nodes it names:
+
+- ``blake3:<hex>``: that artifact version (it must be recorded somewhere);
+- ``NAME@vN``: that dataset version;
+- ``last``, a full run id or a unique prefix of 4+ characters: that run;
+- anything else is a path, relative to the working directory or the project root, or absolute
+  inside the project: every artifact version recorded at that path (read or written by a run,
+  added as a dataset, or held by a dataset added from a parent folder), and for a folder every
+  version of the files recorded under it.
+
+>>> with store.read() as conn:                                      # doctest: +SKIP
+...     resolve_target(conn, "prices@v2", root=project.root).nodes
+[NodeRef(kind='artifact', key='blake3:…')]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pedigree.errors import InvalidInput, NotFound, RunNotFound
+from pedigree.lineage.graph import NodeRef
+from pedigree.store import queries
+from pedigree.store import schema as t
+
+__all__ = ["Target", "project_path", "resolve_target"]
+
+_DATASET = re.compile(r"^(?P<name>.+)@v(?P<version>\d+)$")
+_RUNLIKE = re.compile(r"^(last|[0-9a-fA-F-]{4,36})$")
+TargetKind = Literal["run", "path", "dataset", "digest"]
+
+
+@dataclass
+class Target:
+    """A resolved target: what kind it is, a label for people, and its nodes in the graph."""
+
+    text: str
+    kind: TargetKind
+    label: str
+    nodes: list[NodeRef] = field(default_factory=list)
+    path: str | None = None  # project-relative, for path targets
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "kind": self.kind,
+            "label": self.label,
+            "path": self.path,
+            "nodes": [{"kind": n.kind, "id": n.key} for n in self.nodes],
+        }
+
+
+def project_path(text: str, *, root: Path, cwd: Path | None = None) -> str:
+    """``text`` as a project-relative, ``/``-separated path.
+
+    A relative path is taken from the working directory when it exists there (as git does), and
+    from the project root otherwise.
+    """
+    root = root.resolve()
+    raw = Path(os.path.expanduser(text))
+    if raw.is_absolute():
+        candidate = Path(os.path.normpath(raw))
+    else:
+        here = (cwd or Path.cwd()).resolve()
+        from_cwd = Path(os.path.normpath(here / raw))
+        inside = from_cwd == root or root in from_cwd.parents
+        candidate = from_cwd if inside and from_cwd.exists() else Path(os.path.normpath(root / raw))
+    if candidate != root and root not in candidate.parents:
+        raise InvalidInput(f"{text} is outside the project ({root})")
+    rel = candidate.relative_to(root).as_posix()
+    if rel in ("", "."):
+        raise InvalidInput("a path target must name a file or folder inside the project")
+    return str(PurePosixPath(rel))
+
+
+def resolve_target(conn: Connection, text: str, *, root: Path, cwd: Path | None = None) -> Target:
+    """The target ``text`` names; ``NotFound`` when nothing recorded matches it."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("no target given: a run, a path, NAME@vN or blake3:<digest>")
+    if text.lower().startswith("blake3:"):
+        return _digest_target(conn, text)
+    m = _DATASET.match(text)
+    if m is not None and not _path_recorded(conn, text, root, cwd):
+        return _dataset_target(conn, text, m.group("name"), int(m.group("version")))
+    if _RUNLIKE.match(text):
+        try:
+            run_id = queries.resolve_run(conn, text)
+        except RunNotFound as exc:
+            try:
+                return _path_target(conn, text, root=root, cwd=cwd)
+            except (NotFound, InvalidInput):
+                raise exc from None
+        return Target(text, "run", f"run {run_id}", [NodeRef("run", run_id)])
+    return _path_target(conn, text, root=root, cwd=cwd)
+
+
+def _digest_target(conn: Connection, text: str) -> Target:
+    from pedigree.data.digest import Digest
+
+    digest = str(Digest.parse(text))
+    known = (
+        conn.execute(
+            sa.select(t.run_io.c.run_id).where(t.run_io.c.digest == digest).limit(1)
+        ).first()
+        or conn.execute(
+            sa.select(t.datasets.c.name).where(t.datasets.c.digest == digest).limit(1)
+        ).first()
+        or conn.execute(
+            sa.select(t.tree_entries.c.path)
+            .where(
+                sa.or_(t.tree_entries.c.digest == digest, t.tree_entries.c.tree_digest == digest)
+            )
+            .limit(1)
+        ).first()
+    )
+    if not known:
+        raise NotFound(f"no run read or wrote {digest}, and no dataset holds it")
+    return Target(text, "digest", digest, [NodeRef("artifact", digest)])
+
+
+def _dataset_target(conn: Connection, text: str, name: str, version: int) -> Target:
+    ds = t.datasets.c
+    row = conn.execute(sa.select(ds.digest).where(ds.name == name, ds.version == version)).first()
+    if row is None:
+        latest = conn.execute(sa.select(sa.func.max(ds.version)).where(ds.name == name)).scalar()
+        if latest is None:
+            raise NotFound(f"no dataset named {name!r}")
+        raise NotFound(f"no version {version} of dataset {name!r} (the latest is v{latest})")
+    return Target(text, "dataset", f"{name}@v{version}", [NodeRef("artifact", row.digest)])
+
+
+def _path_recorded(conn: Connection, text: str, root: Path, cwd: Path | None) -> bool:
+    try:
+        return bool(_path_digests(conn, project_path(text, root=root, cwd=cwd)))
+    except InvalidInput:
+        return False
+
+
+def _path_digests(conn: Connection, rel: str) -> list[str]:
+    io, ds, te = t.run_io.c, t.datasets.c, t.tree_entries.c
+    found: dict[str, None] = {}
+    # The path itself, and (for a folder) everything recorded under it: '0' follows '/'.
+    for row in conn.execute(
+        sa.select(io.digest)
+        .where(sa.or_(io.path == rel, sa.and_(io.path > rel + "/", io.path < rel + "0")))
+        .distinct()
+        .order_by(io.digest)
+    ):
+        found[row.digest] = None
+    for row in conn.execute(
+        sa.select(ds.digest).where(ds.path == rel).order_by(ds.name, ds.version)
+    ):
+        found[row.digest] = None
+    # A file inside a dataset that was added from a parent folder.
+    parents = [str(p) for p in PurePosixPath(rel).parents if str(p) != "."]
+    if parents:
+        inside = [sa.and_(ds.path == p, te.path == rel[len(p) + 1 :]) for p in parents]
+        for row in conn.execute(
+            sa.select(te.digest)
+            .select_from(t.datasets.join(t.tree_entries, te.tree_digest == ds.digest))
+            .where(sa.or_(*inside))
+            .order_by(ds.name, ds.version)
+        ):
+            found[row.digest] = None
+    return list(found)
+
+
+def _path_target(conn: Connection, text: str, *, root: Path, cwd: Path | None) -> Target:
+    rel = project_path(text, root=root, cwd=cwd)
+    digests = _path_digests(conn, rel)
+    if not digests:
+        raise NotFound(
+            f"nothing is recorded at {rel}: no run, path, dataset version (NAME@vN) or digest "
+            f"matches {text!r}"
+        )
+    return Target(text, "path", rel, [NodeRef("artifact", d) for d in digests], path=rel)

@@ -1,0 +1,352 @@
+"""``reproduce``: re-run a recorded run in a materialised copy of its world and judge the result.
+
+The reproduction is itself a run (kind ``reproduction``, same experiment) recorded with its own
+code, environment, inputs and outputs; a ``reproduction.recorded`` event links it to the original
+with the verdict and what was compared. When something needed is missing (a commit, an object)
+the reproduction run is still recorded, as failed with the reason, and nothing else changes.
+
+>>> r = reproduce(tracker, "0193a5c2", rtol=1e-6)                    # doctest: +SKIP
+>>> r.verdict, r.exit_code                                          # doctest: +SKIP
+('identical', 0)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import sqlalchemy as sa
+
+from pedigree.errors import InvalidInput, PedigreeError
+from pedigree.reproduce.compare import EXIT_CODES, check_tolerance, compare
+from pedigree.reproduce.environment import compare_environments, rebuild, uses_python
+from pedigree.reproduce.workspace import (
+    CannotReproduce,
+    Workspace,
+    materialise,
+    remove_worktree,
+)
+from pedigree.store import schema as t
+from pedigree.store.events import Event
+
+if TYPE_CHECKING:
+    from pedigree.api import Tracker
+
+__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "Reproduction", "reproduce"]
+
+DEFAULT_RTOL = 1e-9
+DEFAULT_ATOL = 0.0
+EnvMode = Literal["current", "rebuild"]
+
+
+@dataclass
+class Reproduction:
+    """The outcome: the reproduction run, its verdict and the details recorded with it."""
+
+    run_id: str
+    original_id: str
+    verdict: str
+    details: dict[str, Any] = field(default_factory=dict)
+    workspace: str | None = None  # kept with keep=True
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.run_id,
+            "original": self.original_id,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "workspace": self.workspace,
+            **{k: v for k, v in self.details.items() if k != "verdict"},
+        }
+
+
+def _io(tracker: Tracker, run_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    io = t.run_io.c
+    with tracker.store.read() as conn:
+        rows = conn.execute(
+            sa.select(io.role, io.path, io.digest, io.kind, io.size)
+            .where(io.run_id == run_id)
+            .order_by(io.role, io.path)
+        ).all()
+    items = [dict(r._mapping) for r in rows]
+    return [i for i in items if i["role"] == "input"], [i for i in items if i["role"] == "output"]
+
+
+def _tree_entries(tracker: Tracker, digests: list[str]) -> dict[str, list[tuple[str, str]]]:
+    te = t.tree_entries.c
+    out: dict[str, list[tuple[str, str]]] = {}
+    if digests:
+        with tracker.store.read() as conn:
+            for row in conn.execute(
+                sa.select(te.tree_digest, te.path, te.digest)
+                .where(te.tree_digest.in_(digests))
+                .order_by(te.tree_digest, te.path)
+            ):
+                out.setdefault(row.tree_digest, []).append((row.path, row.digest))
+    return out
+
+
+def _relocate(value: str, old: Path, new: Path) -> str:
+    """Point a path inside the original repository at the same place in the checkout."""
+    o = str(old).rstrip("/")
+    if value == o:
+        return str(new)
+    return value.replace(o + "/", str(new).rstrip("/") + "/")
+
+
+def _child_env(recorded: dict[str, str], ws_old: Path, ws_new: Path) -> dict[str, str]:
+    from pedigree.tracking.launcher import INJECT_DIR
+
+    env = {}
+    for name, value in recorded.items():
+        if name.startswith("PEDIGREE_") or name == "PYTHONHASHSEED":
+            continue  # the launcher sets the seed variables from the seed itself
+        if name == "PYTHONPATH":
+            parts = [p for p in value.split(os.pathsep) if p and p != INJECT_DIR]
+            value = os.pathsep.join(_relocate(p, ws_old, ws_new) for p in parts)
+            if not value:
+                continue
+        env[name] = _relocate(value, ws_old, ws_new)
+    return env
+
+
+def _hash(path: Path) -> str | None:
+    from pedigree.data.digest import hash_file
+
+    if path.is_symlink() or not path.is_file():
+        return None
+    return str(hash_file(path))
+
+
+def _record_failure(
+    tracker: Tracker, original: dict[str, Any], reason: str, details: dict[str, Any]
+) -> Reproduction:
+    run_id = tracker.create_run(
+        experiment=original["experiment"],
+        name=f"reproduce {original['id'][:8]}",
+        kind="reproduction",
+        command=original["command"],
+        params=original["params"] or None,
+        seed=original["seed"],
+    )
+    details = {**details, "verdict": "failed", "reason": reason}
+    tracker.end_run(run_id, "failed", error=reason)
+    _record_verdict(tracker, run_id, original["id"], "failed", details)
+    return Reproduction(run_id, original["id"], "failed", details)
+
+
+def _record_verdict(
+    tracker: Tracker, run_id: str, original_id: str, verdict: str, details: dict[str, Any]
+) -> None:
+    from pedigree.jsonutil import public
+
+    tracker._append(
+        [
+            Event(
+                "reproduction.recorded",
+                {
+                    "run_id": run_id,
+                    "original_id": original_id,
+                    "verdict": verdict,
+                    "details": public(details),
+                },
+                run_id,
+            )
+        ]
+    )
+
+
+def reproduce(
+    tracker: Tracker,
+    ref: str,
+    *,
+    env: EnvMode = "current",
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    ignore_stdout: bool = False,
+    keep: bool = False,
+    stream: bool = True,
+    on_start: Any = None,
+) -> Reproduction:
+    """Re-run ``ref`` with its recorded code, inputs, params, seed and environment variables.
+
+    Bad arguments (an unknown run, a malformed tolerance) raise before anything is recorded;
+    everything else ends in a recorded reproduction with a verdict.
+    """
+    rtol = check_tolerance("rtol", rtol)
+    atol = check_tolerance("atol", atol)
+    if env not in ("current", "rebuild"):
+        raise InvalidInput(f"--env must be current or rebuild, not {env!r}")
+    original = tracker.get_run(ref)
+    if original["status"] == "running":
+        raise InvalidInput(f"run {original['id']} is still running; reproduce it once it ends")
+    started = time.perf_counter()
+    inputs, outputs = _io(tracker, original["id"])
+    settings = {
+        "env": env,
+        "rtol": rtol,
+        "atol": atol,
+        "ignore_stdout": ignore_stdout,
+    }
+    scratch = Path(tempfile.mkdtemp(prefix=f"pedigree-reproduce-{original['id'][:8]}-"))
+    box: dict[str, Workspace] = {}
+    try:
+        outcome = _reproduce(
+            tracker,
+            original,
+            inputs,
+            outputs,
+            settings,
+            scratch,
+            box,
+            started=started,
+            stream=stream,
+            on_start=on_start,
+        )
+    finally:
+        ws = box.get("ws")
+        if keep and ws is not None:
+            pass
+        elif ws is not None:
+            remove_worktree(ws.repo, ws.worktree)
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if keep and "ws" in box:
+        outcome.workspace = str(box["ws"].worktree)
+    return outcome
+
+
+def _reproduce(
+    tracker: Tracker,
+    original: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    settings: dict[str, Any],
+    scratch: Path,
+    box: dict[str, Workspace],
+    *,
+    started: float,
+    stream: bool,
+    on_start: Any,
+) -> Reproduction:
+    env = settings["env"]
+    rtol, atol, ignore_stdout = settings["rtol"], settings["atol"], settings["ignore_stdout"]
+    notes: list[str] = []
+    try:
+        if not original["command"]:
+            raise CannotReproduce(
+                f"run {original['id']} recorded no command (it was recorded from inside a "
+                "Python process, not by `pedigree run`)"
+            )
+        ws = materialise(
+            tracker,
+            original,
+            inputs,
+            _tree_entries(tracker, [i["digest"] for i in inputs if i["kind"] == "dir"]),
+            scratch / "src",
+        )
+        box["ws"] = ws
+        notes += ws.notes
+        argv = [_relocate(a, ws.original_root, ws.worktree) for a in original["command"]]
+        recorded_env = (original.get("invocation") or {}).get("env") or {}
+        child_env = _child_env(recorded_env, ws.original_root, ws.worktree)
+        if env == "rebuild":
+            python, env_notes = rebuild(
+                original["environment"], cache_dir=tracker.project.cache_dir
+            )
+            notes += env_notes
+            if not uses_python(argv, original["environment"].get("executable")):
+                notes.append("the command does not start Python; it runs as recorded")
+            else:
+                argv[0] = str(python)
+            child_env["VIRTUAL_ENV"] = str(python.parent.parent)
+            child_env["PATH"] = f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    except CannotReproduce as exc:
+        return _record_failure(tracker, original, exc.message, {**settings, "notes": notes})
+    prepared = time.perf_counter() - started
+
+    from pedigree.api import Tracker as _Tracker
+    from pedigree.config import Project
+    from pedigree.tracking.launcher import LaunchSpec, launch
+
+    # Paths are recorded relative to the project root: inside the checkout, that is the
+    # checkout's root, so the reproduction's files are captured and named like the original's.
+    local = _Tracker(
+        Project(ws.root, tracker.project.config),
+        store=tracker.store,
+        objects=tracker.objects,
+    )
+    spec = LaunchSpec(
+        argv=argv,
+        experiment=original["experiment"],
+        name=f"reproduce {original['id'][:8]}",
+        params=dict(original["params"]),
+        seed=original["seed"],
+        kind="reproduction",
+        cwd=str(ws.cwd),
+        env=child_env,
+        # Link the same files as the original did, at the same project-relative paths.
+        inputs=[str(ws.root / i["path"]) for i in inputs],
+        outputs=[str(ws.root / o["path"]) for o in outputs],
+    )
+    try:
+        result = launch(local, spec, stream=stream, on_start=on_start)
+    except PedigreeError as exc:
+        return _record_failure(tracker, original, str(exc), {**settings, "notes": notes})
+    finished = time.perf_counter()
+
+    rep = tracker.get_run(result.run_id)
+    environment = compare_environments(original["environment"], rep["environment"])
+    details: dict[str, Any] = {
+        **settings,
+        "original": original["id"],
+        "exit_code": {"original": original["exit_code"], "reproduced": result.exit_code},
+        "environment": environment,
+        "notes": notes,
+        "timing": {
+            "prepare_seconds": prepared,
+            "run_seconds": result.duration,
+            "total_seconds": None,
+        },
+    }
+    if result.status != "finished" and result.exit_code != original["exit_code"]:
+        reason = (
+            f"the command ended {result.status} with exit code {result.exit_code} "
+            f"(the original: {original['status']}, exit code {original['exit_code']})"
+        )
+        details.update({"verdict": "failed", "reason": reason})
+        _record_verdict(tracker, result.run_id, original["id"], "failed", details)
+        return Reproduction(result.run_id, original["id"], "failed", details)
+
+    produced = {o["path"]: _hash(ws.root / o["path"]) for o in outputs}
+    judged = compare(
+        outputs={o["path"]: (o["digest"], produced[o["path"]]) for o in outputs},
+        stdout=None if ignore_stdout else (original["stdout_digest"], rep["stdout_digest"]),
+        metrics=(original["metrics"], rep["metrics"]),
+        rtol=rtol,
+        atol=atol,
+    )
+    if result.exit_code != original["exit_code"]:
+        judged["differences"].insert(
+            0, f"exit code {result.exit_code} (the original: {original['exit_code']})"
+        )
+        judged["verdict"] = "diverged"
+    # Keep the bytes of every differing output, so they can be compared later.
+    for item in judged["outputs"]:
+        if item["reproduced"] and not item["same"]:
+            tracker.objects.put_file(ws.root / item["path"])
+    details.update(judged)
+    details["timing"]["total_seconds"] = time.perf_counter() - started
+    details["timing"]["compare_seconds"] = time.perf_counter() - finished
+    _record_verdict(tracker, result.run_id, original["id"], judged["verdict"], details)
+    return Reproduction(result.run_id, original["id"], judged["verdict"], details)

@@ -1,0 +1,229 @@
+"""A throwaway copy of a run's world: its code at the recorded commit plus patch, and its inputs.
+
+The code is checked out in a temporary ``git worktree`` (so the user's working tree and index are
+never touched: git only notes the extra worktree, and forgets it when it is removed), the
+recorded patch is applied with ``git apply``, the untracked files the run saw are written from the
+object store, and every input file is put back at its recorded path with its recorded bytes.
+
+>>> ws = materialise(tracker, run, inputs, Path("/tmp/repro"))   # doctest: +SKIP
+>>> ws.cwd                                                       # doctest: +SKIP
+PosixPath('/tmp/repro/src/experiments')
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pedigree.errors import IntegrityError, ObjectNotFound, PedigreeError
+
+if TYPE_CHECKING:
+    from pedigree.api import Tracker
+
+__all__ = ["CannotReproduce", "Workspace", "git_root", "materialise", "remove_worktree"]
+
+_GIT_TIMEOUT = 300
+
+
+class CannotReproduce(PedigreeError):
+    """Something the reproduction needs is missing; the reproduction is recorded as failed."""
+
+    exit_code = 2
+
+
+@dataclass
+class Workspace:
+    repo: Path  # the user's repository (only its object database is read)
+    worktree: Path  # the checkout
+    root: Path  # the project root inside the checkout (paths of inputs are relative to it)
+    cwd: Path  # where the command runs
+    original_root: Path  # the repository root the run was recorded in
+    notes: list[str] = field(default_factory=list)
+
+
+def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise CannotReproduce("git is not installed: the code cannot be materialised") from exc
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CannotReproduce(f"git {args[0]} failed: {exc}") from exc
+
+
+def _first_line(proc: subprocess.CompletedProcess[bytes]) -> str:
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[0] if lines else f"exit status {proc.returncode}"
+
+
+def git_root(path: Path) -> Path | None:
+    proc = _git(path, "rev-parse", "--show-toplevel")
+    if proc.returncode != 0:
+        return None
+    return Path(proc.stdout.decode().strip())
+
+
+def _restore(tracker: Tracker, digest: str, dest: Path, what: str, fallback: Path | None) -> None:
+    """Put the object ``digest`` at ``dest``: from the store, or a verified copy of ``fallback``."""
+    from pedigree.data.digest import Digest, hash_file
+
+    d = Digest.parse(digest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_file() and not dest.is_symlink() and hash_file(dest) == d:
+        return  # the checkout already holds these bytes
+    if dest.is_symlink() or dest.exists():
+        dest.unlink()
+    try:
+        tracker.objects.get_file(d, dest)
+        return
+    except ObjectNotFound:
+        pass
+    except IntegrityError as exc:
+        raise CannotReproduce(f"{what} ({digest}) is corrupt in the object store: {exc}") from exc
+    # Not stored, but the same bytes may still be in the project: copy them, checked.
+    if fallback is not None and fallback.is_file() and hash_file(fallback) == d:
+        shutil.copyfile(fallback, dest)
+        return
+    raise CannotReproduce(f"{what} ({digest}) is missing from the object store")
+
+
+def materialise(
+    tracker: Tracker,
+    run: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    tree_entries: dict[str, list[tuple[str, str]]],
+    dest: Path,
+) -> Workspace:
+    """Check out ``run``'s code in ``dest`` and put its ``inputs`` in place.
+
+    ``run`` is the record ``Tracker.get_run`` returns; ``inputs`` are {path, digest, kind} rows;
+    ``tree_entries`` maps a folder input's digest to its (path, digest) files.
+    Raises ``CannotReproduce`` naming what is missing.
+    """
+    code = run["code"]
+    commit = code.get("commit")
+    project_root = tracker.project.root.resolve()
+    if not commit:
+        raise CannotReproduce(
+            f"run {run['id']} recorded no git commit (it ran outside a git repository): "
+            "its code cannot be materialised"
+        )
+    repo = git_root(project_root)
+    if repo is None:
+        raise CannotReproduce(f"{project_root} is not inside a git repository")
+    if _git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        remote = code.get("remote")
+        where = (
+            f"; the run was recorded with the remote {remote} (try: git fetch {remote})"
+            if remote
+            else "; the run recorded no remote"
+        )
+        raise CannotReproduce(f"commit {commit} is not in the repository at {repo}{where}")
+
+    proc = _git(repo, "worktree", "add", "--detach", "--quiet", str(dest), commit)
+    if proc.returncode != 0:
+        raise CannotReproduce(f"git worktree add failed: {_first_line(proc)}")
+    try:
+        return _fill(tracker, run, inputs, tree_entries, repo, dest, project_root)
+    except BaseException:
+        remove_worktree(repo, dest)
+        raise
+
+
+def _fill(
+    tracker: Tracker,
+    run: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    tree_entries: dict[str, list[tuple[str, str]]],
+    repo: Path,
+    dest: Path,
+    project_root: Path,
+) -> Workspace:
+    code = run["code"]
+    commit = code["commit"]
+    original_root = Path(code.get("repo_root") or repo)
+    try:
+        offset = project_root.relative_to(repo.resolve())
+    except ValueError:
+        offset = Path()
+    root = dest / offset
+    ws = Workspace(repo=repo, worktree=dest, root=root, cwd=root, original_root=original_root)
+
+    patch_digest = code.get("patch_digest")
+    if patch_digest:
+        try:
+            patch = tracker.read_blob(patch_digest)
+        except ObjectNotFound as exc:
+            raise CannotReproduce(
+                f"the code patch ({patch_digest}) is missing from the object store"
+            ) from exc
+        if patch:
+            proc = _git(dest, "apply", "--binary", "--whitespace=nowarn", "-", stdin=patch)
+            if proc.returncode != 0:
+                raise CannotReproduce(
+                    f"the recorded patch does not apply to {commit[:12]}: {_first_line(proc)}"
+                )
+    for u in code.get("untracked") or []:
+        if u.get("digest"):
+            _restore(
+                tracker,
+                u["digest"],
+                dest / u["path"],
+                f"untracked file {u['path']}",
+                original_root / u["path"],
+            )
+        else:
+            ws.notes.append(
+                f"untracked file {u['path']} was not recorded ({u.get('skipped')}); "
+                "the reproduction runs without it"
+            )
+
+    for item in inputs:
+        path = item["path"]
+        if item["kind"] == "dir":
+            files = tree_entries.get(item["digest"])
+            if not files:
+                raise CannotReproduce(
+                    f"input folder {path} ({item['digest']}) has no recorded manifest"
+                )
+            for rel, digest in files:
+                _restore(
+                    tracker,
+                    digest,
+                    root / path / rel,
+                    f"input {path}/{rel}",
+                    project_root / path / rel,
+                )
+        else:
+            _restore(tracker, item["digest"], root / path, f"input {path}", project_root / path)
+
+    recorded_cwd = Path(run.get("cwd") or original_root)
+    try:
+        ws.cwd = dest / recorded_cwd.relative_to(original_root)
+    except ValueError:
+        ws.notes.append(f"the run's folder {recorded_cwd} was outside its repository")
+        ws.cwd = root
+    ws.cwd.mkdir(parents=True, exist_ok=True)
+    return ws
+
+
+def remove_worktree(repo: Path, worktree: Path) -> None:
+    """Remove the checkout and make git forget it."""
+    _git(repo, "worktree", "remove", "--force", str(worktree))
+    shutil.rmtree(worktree, ignore_errors=True)
+    _git(repo, "worktree", "prune")
