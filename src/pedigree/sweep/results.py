@@ -1,0 +1,198 @@
+"""A sweep's results: its trials, best first by the target metric.
+
+Read back from the store at any time (``pedigree sweep show``), so the table printed at the end of
+a sweep and the one printed a month later are the same. Order: the trials that reported the
+metric, best first; then finished trials without it (or with NaN); then the trials that failed,
+were killed or crashed. Ties keep the order the trials were started in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pedigree.errors import InvalidInput, RunNotFound
+from pedigree.sweep.grid import MAXIMIZE, SweepSpec
+
+if TYPE_CHECKING:
+    from pedigree.api import Tracker
+
+__all__ = ["SweepReport", "TrialRow", "load_report", "resolve_sweep"]
+
+
+class NotASweep(RunNotFound):
+    """A run id that names a run, not a sweep."""
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    rank: int | None  # 1 = best; None without the metric or when the trial did not finish
+    id: str
+    name: str | None
+    status: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    duration: float | None
+    exit_code: int | None
+    error: str | None
+
+    def value(self, metric: str | None) -> float | None:
+        if metric is None:
+            return None
+        v = self.metrics.get(metric)
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "params": self.params,
+            "metrics": self.metrics,
+            "duration": self.duration,
+            "exit_code": self.exit_code,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    sweep: dict[str, Any]  # the sweep's own run record
+    spec: SweepSpec
+    trials: list[TrialRow]
+
+    @property
+    def id(self) -> str:
+        return str(self.sweep["id"])
+
+    @property
+    def best(self) -> TrialRow | None:
+        return self.trials[0] if self.trials and self.trials[0].rank == 1 else None
+
+    @property
+    def failed(self) -> list[TrialRow]:
+        return [t for t in self.trials if t.status not in ("finished", "running")]
+
+    @property
+    def not_run(self) -> int:
+        return max(0, self.spec.count() - len(self.trials))
+
+    def metric_names(self) -> list[str]:
+        return sorted({k for t in self.trials for k in t.metrics})
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.sweep
+        best = self.best
+        return {
+            "sweep": {
+                k: s.get(k)
+                for k in ("id", "experiment", "status", "started_at", "ended_at", "error", "user")
+            },
+            "spec": self.spec.to_json(),
+            "metric": self.spec.metric,
+            "goal": self.spec.goal,
+            "best": best.id if best else None,
+            "counts": {
+                "planned": self.spec.count(),
+                "recorded": len(self.trials),
+                "finished": sum(t.status == "finished" for t in self.trials),
+                "failed": len(self.failed),
+                "not_run": self.not_run,
+            },
+            "trials": [t.to_json() for t in self.trials],
+        }
+
+
+def resolve_sweep(tracker: Tracker, ref: str) -> dict[str, Any]:
+    """A sweep's run record from its id, a unique prefix, or ``last`` (the latest sweep)."""
+    if ref.strip() == "last":
+        latest = tracker.runs(kinds=["sweep"], limit=1)
+        if not latest:
+            raise RunNotFound("there are no sweeps yet", hint="pedigree sweep --help")
+        ref = str(latest[0]["id"])
+    record = tracker.get_run(ref)
+    if record["kind"] != "sweep":
+        parent = record.get("parent")
+        hint = f"it is a trial of sweep {parent}" if parent else "list sweeps: pedigree runs"
+        raise NotASweep(f"run {record['id']} is not a sweep", hint=hint)
+    return record
+
+
+def _spec(tracker: Tracker, sweep_id: str) -> SweepSpec:
+    import sqlalchemy as sa
+
+    from pedigree.store import schema as t
+
+    with tracker.store.read() as conn:
+        text = conn.execute(
+            sa.select(t.sweeps.c.spec).where(t.sweeps.c.run_id == sweep_id)
+        ).scalar()
+    if text is None:
+        raise RunNotFound(f"sweep {sweep_id} has no recorded spec")
+    return SweepSpec.from_json(json.loads(text))
+
+
+def rank_trials(records: list[dict[str, Any]], spec: SweepSpec) -> list[TrialRow]:
+    """Rows from trial run records, sorted and ranked by the spec's metric."""
+    rows = [
+        TrialRow(
+            rank=None,
+            id=r["id"],
+            name=r.get("name"),
+            status=r["status"],
+            params=r.get("params") or {},
+            metrics=r.get("metrics") or {},
+            duration=r.get("duration"),
+            exit_code=r.get("exit_code"),
+            error=r.get("error"),
+        )
+        for r in sorted(records, key=lambda r: str(r["id"]))
+    ]
+    metric = spec.metric
+    sign = -1.0 if spec.goal == MAXIMIZE else 1.0
+
+    def key(item: tuple[int, TrialRow]) -> tuple[int, float, int]:
+        order, row = item
+        if row.status != "finished":
+            return (2, 0.0, order)
+        value = row.value(metric)
+        if value is None:
+            return (1, 0.0, order)
+        return (0, sign * value, order)
+
+    ordered = [row for _, row in sorted(enumerate(rows), key=key)]
+    out = []
+    rank = 0
+    for row in ordered:
+        if row.status == "finished" and row.value(metric) is not None:
+            rank += 1
+            row = TrialRow(**{**row.__dict__, "rank": rank})
+        out.append(row)
+    return out
+
+
+def load_report(tracker: Tracker, ref: str) -> SweepReport:
+    """The report of the sweep ``ref`` (id, prefix or ``last``), read from the store."""
+    sweep = resolve_sweep(tracker, ref)
+    sweep_id = str(sweep["id"])
+    spec = _spec(tracker, sweep_id)
+    trials = tracker.runs(parent=sweep_id)
+    return SweepReport(sweep=sweep, spec=spec, trials=rank_trials(trials, spec))
+
+
+def check_metric(report: SweepReport) -> None:
+    """Raise when no trial reported the sweep's metric (a typo, or the script never logs it)."""
+    metric = report.spec.metric
+    if metric is None or any(t.value(metric) is not None for t in report.trials):
+        return
+    finished = [t for t in report.trials if t.status == "finished"]
+    if not finished:
+        return  # nothing finished: the failures are the story, not the metric
+    known = report.metric_names()
+    raise InvalidInput(
+        f"no trial reported the metric {metric!r}",
+        hint=f"the trials reported: {', '.join(known)}" if known else "the trials logged no metric",
+    )
