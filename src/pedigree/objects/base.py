@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from pedigree.data.digest import Digest
 
@@ -29,6 +29,23 @@ class ObjectStore(ABC):
     @abstractmethod
     def put_file(self, path: str | os.PathLike[str], digest: Digest | None = None) -> Digest:
         """Store a file's bytes; ``digest`` (when the caller already hashed it) is checked."""
+
+    def put_files(
+        self,
+        items: Sequence[tuple[str | os.PathLike[str], Digest]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Store many already-hashed files, each checked as ``put_file`` checks it.
+
+        Backends may batch and parallelise the work (the local store makes one durability
+        barrier for the whole batch instead of one ``fsync`` per file); this default stores them
+        one by one. ``progress`` is called with the size of each file stored.
+        """
+        for path, digest in items:
+            self.put_file(path, digest)
+            if progress is not None:
+                progress(os.stat(path).st_size)
 
     @abstractmethod
     def put_bytes(self, data: bytes) -> Digest: ...

@@ -61,6 +61,9 @@ class LaunchResult:
     status: str
     exit_code: int
     duration: float
+    # The parameter names the command's pedigree.params(...) declared (a sweep checks its grid
+    # against them); empty when it declared none.
+    declared_params: frozenset[str] = frozenset()
 
 
 def _resolve_command(argv: Sequence[str], cwd: str) -> None:
@@ -139,7 +142,7 @@ class _Recorder:
                 events.append(Event("run.updated", {"run_id": rid, "seed": rec["seed"]}, rid))
             elif t in ("use", "produce") and isinstance(rec.get("path"), str):
                 self.declared.append(("input" if t == "use" else "output", rec["path"]))
-            elif t == "file":
+            elif t in ("file", "opens"):  # files the audit hook saw (pedigree.data.capture)
                 self.files.append(rec)
             elif t == "status" and rec.get("status") in ("failed", "killed"):
                 self.reported_status = (rec["status"], rec.get("error"))
@@ -217,8 +220,13 @@ def launch(
     *,
     stream: bool = True,
     on_start: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> LaunchResult:
-    """Run ``spec.argv`` as a recorded run and wait for it."""
+    """Run ``spec.argv`` as a recorded run and wait for it.
+
+    Setting ``stop`` (from another thread: a sweep being interrupted) terminates the command;
+    the run then ends as killed.
+    """
     from pedigree.capture import capture_code, capture_environment, capture_invocation
 
     cwd = os.path.abspath(spec.cwd or os.getcwd())
@@ -292,14 +300,22 @@ def launch(
         for handled in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             restore[handled] = signal.signal(handled, forward)
 
+    # A thread blocked in waitpid learns of the exit at once; Popen.wait(timeout) polls with
+    # sleeps of up to 50 ms, which a sweep of short trials pays on every trial.
+    exited = threading.Event()
+
+    def reap() -> None:
+        child.wait()
+        exited.set()
+
+    threading.Thread(target=reap, name=f"pedigree-wait-{run_id[:8]}", daemon=True).start()
     try:
         last_beat = time.monotonic()
-        while True:
-            try:
-                child.wait(timeout=_POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                pass
+        while not exited.wait(_POLL_SECONDS):
+            if stop is not None and stop.is_set() and signal.SIGTERM not in received:
+                received.append(signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    child.terminate()
             recorder.ingest()
             if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                 tracker.heartbeat(run_id)
@@ -347,7 +363,7 @@ def launch(
         )
         from pedigree.api import io_events
 
-        events += io_events(tracker, run_id, recorder.declared, Path(cwd))
+        events += io_events(tracker, run_id, recorder.declared, Path(cwd), recorder.files)
         out_digest = str(tracker.objects.put_file(spool / "stdout.log"))
         err_digest = str(tracker.objects.put_file(spool / "stderr.log"))
     except PedigreeError as exc:
@@ -362,4 +378,4 @@ def launch(
         extra_events=events,
     )
     shutil.rmtree(spool, ignore_errors=True)
-    return LaunchResult(run_id, status, exit_code, duration)
+    return LaunchResult(run_id, status, exit_code, duration, frozenset(recorder.declared_params))

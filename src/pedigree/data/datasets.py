@@ -1,0 +1,532 @@
+"""Datasets: named, numbered, immutable versions of a file or a folder.
+
+``add`` hashes a path (the stat cache skips unchanged files), stores what the object store lacks,
+and records ``NAME@vN`` (the next number for that name) unless the content equals the latest
+version's. A folder version is its manifest's digest; the manifest is stored too, so a version can
+be checked out from its digest alone.
+
+>>> tracker = Tracker.from_env()                                      # doctest: +SKIP
+>>> result = add(tracker, "data/prices")                              # doctest: +SKIP
+>>> result.version.ref, result.created                                 # doctest: +SKIP
+('data/prices@v1', True)
+>>> checkout(tracker, "data/prices@v1", to="/tmp/prices-v1")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pedigree.data.digest import Digest
+from pedigree.data.tree import SYMLINK, Entry, Manifest
+from pedigree.errors import (
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    ObjectNotFound,
+    PedigreeError,
+)
+from pedigree.store.events import Event
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from pedigree.api import Tracker
+    from pedigree.data.statcache import StatCache
+
+__all__ = [
+    "AddResult",
+    "CheckoutResult",
+    "DatasetVersion",
+    "DiffResult",
+    "VerifyReport",
+    "add",
+    "checkout",
+    "diff",
+    "get",
+    "list_latest",
+    "log",
+    "parse_ref",
+    "verify",
+]
+
+
+def _file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+# Restored files get the mode a new file gets (object files are read-only).
+_FILE_MODE = _file_mode()
+_REF = re.compile(r"^(?P<name>[^@]+?)(?:@v?(?P<version>\d+|latest))?$")
+_NAME_MAX = 250
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    name: str
+    version: int
+    digest: str
+    kind: str  # file | dir | symlink
+    size: int
+    file_count: int
+    path: str | None
+    created_at: float
+    user: str | None
+    run_id: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    @classmethod
+    def from_row(cls, row: Any) -> DatasetVersion:
+        return cls(
+            name=row.name,
+            version=row.version,
+            digest=row.digest,
+            kind=row.kind,
+            size=row.size,
+            file_count=row.file_count,
+            path=row.path,
+            created_at=row.created_at,
+            user=row.user,
+            run_id=row.run_id,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ref"] = self.ref
+        out["created_at"] = datetime.fromtimestamp(self.created_at, UTC).isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class AddResult:
+    version: DatasetVersion
+    created: bool  # False when the content equals the latest version's
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.version.to_json(), "created": self.created}
+
+
+def stat_cache(tracker: Tracker) -> StatCache:
+    from pedigree.data.statcache import StatCache
+
+    return StatCache.for_project(tracker.project.cache_dir)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a dataset name cannot be empty")
+    if "@" in name:
+        raise InvalidInput(f"a dataset name cannot contain '@': {name!r} (it separates versions)")
+    if len(name) > _NAME_MAX:
+        raise InvalidInput(f"a dataset name is at most {_NAME_MAX} characters")
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        raise InvalidInput(f"a dataset name cannot contain control characters: {name!r}")
+    return name
+
+
+def parse_ref(text: str) -> tuple[str, int | None]:
+    """``prices@v3`` -> ("prices", 3); ``prices`` or ``prices@latest`` -> ("prices", None)."""
+    m = _REF.match(text.strip())
+    if not m:
+        raise InvalidInput(f"not a dataset version: {text!r} (expected NAME@vN, e.g. prices@v3)")
+    version = m.group("version")
+    number = None if version in (None, "latest") else int(version)
+    if number is not None and number < 1:
+        raise InvalidInput(f"versions count from 1: {text!r}")
+    return check_name(m.group("name")), number
+
+
+def _current_run(conn: Connection) -> str | None:
+    """The run a ``pedigree data add`` inside ``pedigree run`` belongs to."""
+    import sqlalchemy as sa
+
+    from pedigree.store import schema as t
+
+    run_id = os.environ.get("PEDIGREE_RUN_ID")
+    if not run_id:
+        return None
+    found = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).scalar()
+    return str(found) if found else None
+
+
+def add(
+    tracker: Tracker,
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    progress: bool = False,
+) -> AddResult:
+    """Version a file or folder under ``name`` (default: its path relative to the project)."""
+    from pedigree.data import queries
+    from pedigree.data.snapshot import take
+
+    root = tracker.project.root
+    with stat_cache(tracker) as cache:
+        snap = take(root, path, objects=tracker.objects, cache=cache, progress=progress)
+    if name is None:
+        name = snap.rel or root.name
+    name = check_name(name)
+    box: dict[str, Any] = {}
+
+    def build(conn: Connection) -> list[Event]:
+        latest = queries.dataset_version(conn, name)
+        if latest is not None and latest.digest == str(snap.digest):
+            box["version"], box["created"] = DatasetVersion.from_row(latest), False
+            return []
+        events = []
+        if snap.kind == "dir" and not queries.tree_known(conn, str(snap.digest)):
+            events.append(
+                Event("tree.recorded", {"digest": str(snap.digest), "entries": snap.tree_entries()})
+            )
+        run_id = _current_run(conn)
+        version = DatasetVersion(
+            name=name,
+            version=(latest.version + 1) if latest is not None else 1,
+            digest=str(snap.digest),
+            kind=snap.kind,
+            size=snap.size,
+            file_count=snap.file_count,
+            path=snap.rel,
+            created_at=time.time(),
+            user=tracker.user,
+            run_id=run_id,
+        )
+        events.append(Event("dataset.versioned", asdict(version), run_id))
+        box["version"], box["created"] = version, True
+        return events
+
+    tracker.store.write(build, actor=tracker.user)
+    return AddResult(box["version"], box["created"])
+
+
+def get(tracker: Tracker, ref: str) -> DatasetVersion:
+    """The version ``NAME@vN`` names (``NAME`` alone: the latest)."""
+    from pedigree.data import queries
+
+    name, number = parse_ref(ref)
+    with tracker.store.read() as conn:
+        row = queries.dataset_version(conn, name, number)
+        if row is None:
+            known = queries.dataset_versions(conn, name)
+    if row is None:
+        if not known:
+            raise NotFound(f"no dataset named {name!r} (see `pedigree data ls`)")
+        raise NotFound(f"{name} has no version {number} (its latest is v{known[-1].version})")
+    return DatasetVersion.from_row(row)
+
+
+def list_latest(tracker: Tracker) -> list[DatasetVersion]:
+    from pedigree.data import queries
+
+    with tracker.store.read() as conn:
+        return [DatasetVersion.from_row(r) for r in queries.latest_versions(conn)]
+
+
+def log(tracker: Tracker, name: str) -> list[DatasetVersion]:
+    """Every version of a dataset, oldest first."""
+    from pedigree.data import queries
+
+    name = check_name(name)
+    with tracker.store.read() as conn:
+        rows = queries.dataset_versions(conn, name)
+    if not rows:
+        raise NotFound(f"no dataset named {name!r} (see `pedigree data ls`)")
+    return [DatasetVersion.from_row(r) for r in rows]
+
+
+# -- contents, diff ----------------------------------------------------------------------------
+
+
+def entries(tracker: Tracker, version: DatasetVersion) -> Manifest:
+    """The files of a version (a file or symlink version is one entry named after it)."""
+    digest = Digest.parse(version.digest)
+    if version.kind == "dir":
+        return Manifest.decode(tracker.objects.get_bytes(digest))
+    label = os.path.basename(version.path or version.name) or version.name
+    kind = SYMLINK if version.kind == SYMLINK else "file"
+    return Manifest((Entry(label, digest, version.size, kind),))
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    old: DatasetVersion
+    new: DatasetVersion
+    added: list[Entry]
+    removed: list[Entry]
+    changed: list[tuple[Entry, Entry]]
+    unchanged: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old.ref,
+            "to": self.new.ref,
+            "added": [e.to_json() for e in self.added],
+            "removed": [e.to_json() for e in self.removed],
+            "changed": [
+                {
+                    "path": a.path,
+                    "old_digest": str(a.digest),
+                    "new_digest": str(b.digest),
+                    "old_size": a.size,
+                    "new_size": b.size,
+                }
+                for a, b in self.changed
+            ],
+            "unchanged": self.unchanged,
+        }
+
+
+def diff(tracker: Tracker, old_ref: str, new_ref: str) -> DiffResult:
+    old, new = get(tracker, old_ref), get(tracker, new_ref)
+    a, b = entries(tracker, old).by_path(), entries(tracker, new).by_path()
+    added = [b[p] for p in sorted(b.keys() - a.keys())]
+    removed = [a[p] for p in sorted(a.keys() - b.keys())]
+    changed, same = [], 0
+    for p in sorted(a.keys() & b.keys()):
+        if a[p].digest != b[p].digest or a[p].type != b[p].type:
+            changed.append((a[p], b[p]))
+        else:
+            same += 1
+    return DiffResult(old, new, added, removed, changed, same)
+
+
+# -- checkout ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckoutResult:
+    version: DatasetVersion
+    path: Path
+    written: int = 0
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # files left in place that the version lacks
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.version.ref,
+            "digest": self.version.digest,
+            "path": str(self.path),
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "extra": self.extra,
+        }
+
+
+def _destination(tracker: Tracker, version: DatasetVersion, to: str | None) -> Path:
+    if to is None:
+        if version.path is None:
+            raise InvalidInput(f"{version.ref} has no recorded path; give --to DIR")
+        return tracker.project.root / version.path
+    dest = Path(os.path.abspath(to))
+    if version.kind != "dir" and dest.is_dir() and not dest.is_symlink():
+        return dest / (os.path.basename(version.path or version.name) or version.name)
+    return dest
+
+
+def _restore_link(target: bytes, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.pedigree-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(os.fsdecode(target), tmp)
+    os.replace(tmp, dest)
+
+
+def checkout(
+    tracker: Tracker,
+    ref: str,
+    *,
+    to: str | None = None,
+    clean: bool = False,
+    force: bool = False,
+    progress: bool = False,
+) -> CheckoutResult:
+    """Restore the exact bytes of a version, at its recorded path or at ``to``.
+
+    Files already right are left alone. A file the checkout would overwrite (or, with ``clean``,
+    delete) whose content is in no stored version is refused unless ``force``: a checkout never
+    silently loses work. Every check happens before the first write.
+    """
+    from pedigree.data.hashing import Progress, hash_files, scan, workers
+    from pedigree.data.tree import check_relpath
+
+    version = get(tracker, ref)
+    manifest = entries(tracker, version)
+    dest = _destination(tracker, version, to)
+    result = CheckoutResult(version, dest)
+    objects = tracker.objects
+
+    # What is there now, by path relative to the destination.
+    single = version.kind != "dir"
+    present: dict[str, Any] = {}
+    if os.path.lexists(dest):
+        if single:
+            if dest.is_dir() and not dest.is_symlink():
+                raise Conflict(f"{dest} is a folder; {version.ref} is a single file")
+            present = {f.rel or manifest.entries[0].path: f for f in scan(dest)}
+        else:
+            if not dest.is_dir() or dest.is_symlink():
+                raise Conflict(f"{dest} exists and is not a folder")
+            present = {f.rel: f for f in scan(dest)}
+        with stat_cache(tracker) as cache:
+            hash_files(list(present.values()), cache=cache, progress=progress)
+
+    wanted = manifest.by_path()
+    todo: list[Entry] = []
+    refused: list[str] = []
+    for path, entry in wanted.items():
+        check_relpath(path)
+        have = present.get(path)
+        if have is not None and have.digest == entry.digest and have.type == entry.type:
+            result.unchanged += 1
+            continue
+        if have is not None and not force and have.digest and not objects.has(have.digest):
+            refused.append(path)
+        todo.append(entry)
+    extra = sorted(p for p in present if p not in wanted)
+    if clean:
+        for path in extra:
+            have = present[path]
+            if not force and have.digest and not objects.has(have.digest):
+                refused.append(path)
+    if refused:
+        shown = ", ".join(refused[:5]) + (", ..." if len(refused) > 5 else "")
+        raise Conflict(
+            f"checking out {version.ref} would overwrite changes that are in no stored version: "
+            f"{shown}",
+            hint="add them first (pedigree data add), or pass --force to discard them",
+        )
+    for e in todo:  # fail before writing anything if an object is missing
+        if not objects.has(e.digest):
+            raise ObjectNotFound(f"object {e.digest} of {version.ref} ({e.path}) is missing")
+
+    def target(e: Entry) -> Path:
+        return dest if single else dest / e.path
+
+    total = sum(e.size for e in todo)
+    try:
+        with Progress("restoring", total, enabled=progress) as bar:
+
+            def restore(e: Entry) -> None:
+                path = target(e)
+                if e.type == SYMLINK:
+                    _restore_link(objects.get_bytes(e.digest), path)
+                else:
+                    if path.is_symlink() or path.is_dir():
+                        _remove(path)
+                    objects.get_file(e.digest, path)
+                    os.chmod(path, _FILE_MODE)
+                bar.advance(e.size)
+
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers()) as pool:
+                list(pool.map(restore, todo))
+        if clean:
+            for path in extra:
+                _remove(dest / path)
+                result.removed.append(path)
+        else:
+            result.extra = extra
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {exc.filename or dest}: {exc.strerror or exc}") from exc
+    result.written = len(todo)
+    return result
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+# -- verify --------------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.corrupt and not self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "corrupt": self.corrupt,
+            "missing": self.missing,
+        }
+
+
+def verify(tracker: Tracker, *, progress: bool = False) -> VerifyReport:
+    """Re-hash every stored object; report corrupt ones and referenced ones that are missing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pedigree.data import queries
+    from pedigree.data.hashing import Progress, workers
+
+    objects = tracker.objects
+    stored = list(objects.iter_digests())
+    report = VerifyReport(checked=len(stored))
+    sizes = {}
+    for d in stored:
+        with contextlib.suppress(PedigreeError):
+            sizes[d] = objects.size(d)
+
+    with Progress("verifying", sum(sizes.values()), enabled=progress) as bar:
+
+        def check(d: Digest) -> str | None:
+            try:
+                objects.verify(d)
+            except IntegrityError:
+                return "corrupt"
+            except ObjectNotFound:
+                return "missing"
+            finally:
+                bar.advance(sizes.get(d, 0))
+            return None
+
+        with ThreadPoolExecutor(workers()) as pool:
+            verdicts = list(pool.map(check, stored))
+    present = set()
+    for d, verdict in zip(stored, verdicts, strict=True):
+        if verdict == "corrupt":
+            report.corrupt.append(str(d))
+        elif verdict is None:
+            present.add(str(d))
+    with tracker.store.read() as conn:
+        refs = queries.referenced_digests(conn)
+    for digest, where in sorted(refs.items()):
+        if digest not in present and str(digest) not in report.corrupt:
+            report.missing.append({"digest": digest, "referenced_by": where})
+    return report
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
