@@ -54,6 +54,23 @@ def test_impact_of_a_deleted_file_counts_every_read_as_stale(project: Project) -
     assert rep["summary"]["stale_runs"] == 5
 
 
+def test_impact_text_lists_stale_runs_first_and_counts_the_rest(cli, project: Project) -> None:  # type: ignore[no-untyped-def]
+    quant_pipeline(project.tracker())
+    project.write("data/raw/AAPL.csv", RAW_V2["AAPL.csv"])
+    full = json.loads(cli("impact", "data/raw/AAPL.csv", "--json").out)
+    assert full["summary"]["runs"] == 5
+    res = cli("impact", "data/raw/AAPL.csv", "--limit", "2")
+    assert res.code == 0, res.err
+    runs = res.out.split("runs\n")[1].split("artifact versions\n")[0].splitlines()
+    assert len(runs) == 3
+    assert all("stale" in line for line in runs[:2])
+    assert runs[2] == "  … and 3 more run(s) (--limit 0 lists all, --json has all)"
+    assert "more artifact version(s)" in res.out
+    every = cli("impact", "data/raw/AAPL.csv", "--limit", "0").out
+    assert "more run(s)" not in every
+    assert len(every.split("runs\n")[1].split("artifact versions\n")[0].splitlines()) == 5
+
+
 def test_lineage_formats(cli, project: Project) -> None:  # type: ignore[no-untyped-def]
     g = quant_pipeline(project.tracker())
     res = cli("lineage", g.runs["train-v1"], "--up")

@@ -70,12 +70,21 @@ def _fmt(value: Any) -> str:
 
 @click.command()
 @click.argument("target")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="List at most this many runs and artifact versions (0: all); --json has them all.",
+)
 @json_option
-def impact(target: str, as_json: bool) -> None:
+def impact(target: str, limit: int, as_json: bool) -> None:
     """Everything downstream of TARGET: runs, artifact versions and reported metrics.
 
     For a path, it also lists the runs that read the path at bytes other than what is there
-    now (stale results), and marks every result made from such a read.
+    now (stale results), and marks every result made from such a read. The text lists stale
+    runs first, then the others, up to --limit of each kind.
 
     \b
     TARGET is a run (full id, unique prefix or `last`), a path in the project, a dataset
@@ -84,12 +93,13 @@ def impact(target: str, as_json: bool) -> None:
     \b
     Examples:
       pedigree impact data/raw/prices.csv
+      pedigree impact prices@v1 --limit 0
       pedigree impact prices@v1 --json
     """
     from rich.markup import escape
 
+    from pedigree.lineage.impact import impact_report
     from pedigree.lineage.render import artifact_label
-    from pedigree.lineage.report import impact_report
 
     report = impact_report(tracker(), target)
     if as_json:
@@ -114,7 +124,9 @@ def impact(target: str, as_json: bool) -> None:
             )
     if report["runs"]:
         out.print("[bold]runs[/]")
-        for r in report["runs"]:
+        # Stale results first: they are what needs redoing.
+        runs = sorted(report["runs"], key=lambda r: not r.get("stale"))
+        for r in _first(runs, limit):
             name = f"{r.get('name') or ''} ({r.get('experiment')})".strip()
             metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in r["metrics"].items())
             stale = "  [yellow]stale[/]" if r.get("stale") else ""
@@ -122,9 +134,20 @@ def impact(target: str, as_json: bool) -> None:
                 f"  {r['id'][:8]}  {escape(name)}  {r.get('status')}{stale}"
                 + (f"  {escape(metrics)}" if metrics else "")
             )
+        _more(out, len(runs), limit, "run")
     if report["artifacts"]:
         out.print("[bold]artifact versions[/]")
-        for a in report["artifacts"]:
+        for a in _first(report["artifacts"], limit):
             out.print(f"  {escape(artifact_label(a))}")
+        _more(out, len(report["artifacts"]), limit, "artifact version")
     if not report["runs"] and not report["artifacts"]:
         out.print("nothing downstream")
+
+
+def _first(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    return items if limit == 0 else items[:limit]
+
+
+def _more(out: Any, total: int, limit: int, what: str) -> None:
+    if limit and total > limit:
+        out.print(f"  … and {total - limit} more {what}(s) (--limit 0 lists all, --json has all)")
