@@ -38,6 +38,13 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# Chromium for the report tests (playwright drives the system's browser, never downloads one).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 lint: dev
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
@@ -47,7 +54,7 @@ format: dev
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
-test: dev system-deps lint
+test: dev system-deps browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: dev
@@ -56,5 +63,21 @@ test-fast: dev
 bench: dev system-deps
 	$(BIN)/python benchmarks/run.py
 
+# The side-by-side benchmark gets its own virtualenv: MLflow and DVC pinned (a full lock in
+# benchmarks/compare/requirements.txt), Pedigree editable on top. Rebuilt when either changes.
+# Flags for the suite go in BENCH_ARGS, e.g. make bench-compare BENCH_ARGS="--only search".
+BENCH_VENV ?= .venv-bench
+BENCH_PIP := $(BENCH_VENV)/bin/python -m pip --disable-pip-version-check -q
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.installed: benchmarks/compare/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PIP) install --upgrade pip
+	$(BENCH_PIP) install -r benchmarks/compare/requirements.txt -e .
+	touch $@
+
+bench-compare: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m benchmarks.compare --publish $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache build dist

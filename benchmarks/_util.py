@@ -16,7 +16,9 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results"
 
 
-def median_seconds(fn: Callable[[], Any], *, repeat: int, warmup: int = 1) -> tuple[float, list[float]]:
+def median_seconds(
+    fn: Callable[[], Any], *, repeat: int, warmup: int = 1
+) -> tuple[float, list[float]]:
     for _ in range(warmup):
         fn()
     samples = []

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import command_seconds, median_seconds, python, record, row  # noqa: E402
+from _util import command_seconds, median_seconds, python, record, row
 
 
 def startup(repeat: int) -> dict[str, float]:
@@ -81,19 +81,28 @@ def per_run(workdir: Path, n: int) -> dict[str, float]:
         cwd=workdir,
         check=True,
     )
-    subprocess.run([python(), "-m", "pedigree.cli.main", "init"], cwd=workdir, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [python(), "-m", "pedigree.cli.main", "init"], cwd=workdir, check=True, capture_output=True
+    )
 
     def run(mode: str) -> float:
-        out = subprocess.run([python(), "train.py", str(n), mode], cwd=workdir, check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [python(), "train.py", str(n), mode],
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return float(out.stdout.strip().splitlines()[-1])
 
     bare = statistics.median(run("bare") for _ in range(3))
     tracked = statistics.median(run("warm") for _ in range(3))
     overhead = tracked - bare
-    row(f"per-run overhead, 50 params + 20x100 metric calls (n={n})", f"{overhead * 1000:.1f} ms",
-        "target <= 20 ms")
+    row(
+        f"per-run overhead, 50 params + 20x100 metric calls (n={n})",
+        f"{overhead * 1000:.1f} ms",
+        "target <= 20 ms",
+    )
     return {"per_run_overhead_s": overhead, "per_run_bare_s": bare, "runs": n}
 
 
@@ -114,16 +123,33 @@ def populate(uri: str, n_runs: int) -> None:
             runs, params, latest = [], [], []
             for _ in range(min(batch, n_runs - start)):
                 rid = new_id()
-                runs.append({"id": rid, "experiment": rng.choice(["ma", "mom", "carry"]),
-                             "kind": "run", "status": "finished", "started_at": now,
-                             "ended_at": now + 1})
-                for key, val in (("window", rng.choice([10, 20, 50, 100, 200])),
-                                 ("fee_bps", rng.choice([1, 2, 5]))):
-                    params.append({"run_id": rid, "key": key, "value": str(val), "num": val,
-                                   "str": None})
+                runs.append(
+                    {
+                        "id": rid,
+                        "experiment": rng.choice(["ma", "mom", "carry"]),
+                        "kind": "run",
+                        "status": "finished",
+                        "started_at": now,
+                        "ended_at": now + 1,
+                    }
+                )
+                for key, val in (
+                    ("window", rng.choice([10, 20, 50, 100, 200])),
+                    ("fee_bps", rng.choice([1, 2, 5])),
+                ):
+                    params.append(
+                        {"run_id": rid, "key": key, "value": str(val), "num": val, "str": None}
+                    )
                 for key in ("sharpe", "max_drawdown", "turnover", "test_sharpe"):
-                    latest.append({"run_id": rid, "key": key, "step": 0,
-                                   "value": rng.gauss(0.5, 0.5), "ts": now})
+                    latest.append(
+                        {
+                            "run_id": rid,
+                            "key": key,
+                            "step": 0,
+                            "value": rng.gauss(0.5, 0.5),
+                            "ts": now,
+                        }
+                    )
             conn.execute(t.runs.insert(), runs)
             conn.execute(t.params.insert(), params)
             conn.execute(t.latest_metrics.insert(), latest)
@@ -145,19 +171,27 @@ def search(workdir: Path, sizes: list[int], repeat: int) -> dict[str, float]:
         tracker = Tracker(Project(workdir), store=None)
         os.environ["PEDIGREE_URI"] = uri
 
-        def query() -> list[dict[str, object]]:
-            return tracker.runs(where="metrics.sharpe > 1 and params.window >= 20",
-                                order_by="-metrics.sharpe", limit=100)
+        def query(tracker: Tracker = tracker) -> list[dict[str, object]]:
+            return tracker.runs(
+                where="metrics.sharpe > 1 and params.window >= 20",
+                order_by="-metrics.sharpe",
+                limit=100,
+            )
 
         got = query()
         # a fast wrong answer never counts
         sharpes = [r["metrics"]["sharpe"] for r in got]
-        assert len(got) == 100 and sharpes == sorted(sharpes, reverse=True)
-        assert all(s > 1 for s in sharpes) and all(r["params"]["window"] >= 20 for r in got)
+        assert len(got) == 100
+        assert sharpes == sorted(sharpes, reverse=True)
+        assert all(s > 1 for s in sharpes)
+        assert all(r["params"]["window"] >= 20 for r in got)
         med, _ = median_seconds(query, repeat=repeat)
         target = "target <= 20 ms" if n <= 10_000 else "target <= 50 ms"
-        row(f"runs --where/--order-by/--limit 100 over {n:,} runs (load {load:.0f}s)",
-            f"{med * 1000:.1f} ms", target)
+        row(
+            f"runs --where/--order-by/--limit 100 over {n:,} runs (load {load:.0f}s)",
+            f"{med * 1000:.1f} ms",
+            target,
+        )
         out[f"search_{n}_s"] = med
         del os.environ["PEDIGREE_URI"]
         from pedigree import api
@@ -175,10 +209,10 @@ def main() -> int:
     repeat = 5 if args.quick else 15
     results: dict[str, float] = {}
     print("foundation benchmark")
+    print("  (figures for docs/performance.md: run on a quiet machine; `uptime` shows the load)")
     results |= startup(repeat)
     with tempfile.TemporaryDirectory() as tmp:
-        results |= per_run(_mk(Path(tmp) / "proj"),
-                           10 if args.quick else 50)
+        results |= per_run(_mk(Path(tmp) / "proj"), 10 if args.quick else 50)
         results |= search(Path(tmp), sizes, repeat)
     record("foundation", results)
     return 0

@@ -202,3 +202,13 @@ def test_module_level_shortcuts_under_pedigree_run_need_no_start_run(project) ->
     rec = pedigree.get_run("last")
     assert rec["metrics"] == {"sharpe": 1.5}
     assert rec["params"] == {"w": 3}
+
+
+def test_a_seed_drawn_inside_the_script_is_recorded(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("draw.py", "import pedigree\nprint(pedigree.seed_everything())\n")
+    res = project.pedigree("run", "-q", "--", sys.executable, "draw.py")
+    assert res.code == 0, res.err
+    assert pedigree.get_run("last")["seed"] == int(res.out)
+    with pedigree.start_run() as run:
+        pedigree.seed_everything(1234)
+    assert pedigree.get_run(run.id)["seed"] == 1234

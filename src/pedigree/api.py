@@ -471,6 +471,26 @@ def _enrich_io(conn: Any, records: list[dict[str, Any]], detail: bool) -> None:
 _ENRICHERS.append(_enrich_io)
 
 
+def _enrich_reproductions(conn: Any, records: list[dict[str, Any]], detail: bool) -> None:
+    """``reproductions`` [{id, verdict, at}] and ``reproduction_of`` {original, verdict}."""
+    from pedigree.reproduce.records import enrich_records
+
+    enrich_records(conn, records, detail)
+
+
+_ENRICHERS.append(_enrich_reproductions)
+
+
+def _enrich_approvals(conn: Any, records: list[dict[str, Any]], detail: bool) -> None:
+    """``approvals`` [{decision, note, actor, at}]: the reviews of each run, oldest first."""
+    from pedigree.audit.approvals import enrich_records
+
+    enrich_records(conn, records, detail)
+
+
+_ENRICHERS.append(_enrich_approvals)
+
+
 class StoreSink:
     """Records a run in-process: buffered writes, background capture and a heartbeat."""
 

@@ -4,10 +4,13 @@
     ├── InvalidInput              exit 2   HTTP 400   bad syntax or value
     │   ├── InvalidQuery                              a malformed --where / --order-by
     │   ├── InvalidParam                              bad --param syntax or parameter value
-    │   └── InvalidValue                              a non-numeric metric, an oversized value
+    │   │   └── UnknownParameter                      a swept name the script does not declare
+    │   ├── InvalidValue                              a non-numeric metric, an oversized value
+    │   └── EmptySweep                                a sweep with nothing to vary
     ├── NotFound                  exit 3   HTTP 404
     │   ├── StoreNotFound                             no .pedigree/ here or above
     │   ├── RunNotFound
+    │   │   └── NotASweep                             a run id that names a run, not a sweep
     │   └── ObjectNotFound                            a digest missing from the object store
     ├── Ambiguous                 exit 2   HTTP 400   a run-id prefix that matches several runs
     ├── Conflict                  exit 4   HTTP 409
@@ -17,8 +20,11 @@
     │   │                                             is broken or a table disagrees with the log
     │   └── AnchorNotInChain                          the log no longer holds an anchor's digest
     ├── StoreError                exit 6   HTTP 503   the database or object store failed
-    └── RemoteError               exit 7   HTTP 502   a remote service (an OpenLineage collector)
-                                                      refused or could not be reached
+    │   └── ExecutorUnavailable                       a Ray cluster that does not answer
+    ├── RemoteError               exit 7   HTTP 502   a remote service (an OpenLineage collector)
+    │                                                 refused or could not be reached
+    ├── CannotReproduce           exit 2   HTTP 409   a reproduction lacks a commit, an object...
+    └── CommandNotFound           exit 127 HTTP 400   `pedigree run` of a command that is not there
 
 Library errors (sqlite3, psycopg, botocore, OSError) are translated at the edge with
 ``raise ... from exc`` so the CLI and the server each need a single handler: the CLI prints
@@ -31,12 +37,17 @@ __all__ = [
     "Ambiguous",
     "AnchorNotInChain",
     "AuditError",
+    "CannotReproduce",
+    "CommandNotFound",
     "Conflict",
+    "EmptySweep",
+    "ExecutorUnavailable",
     "IntegrityError",
     "InvalidInput",
     "InvalidParam",
     "InvalidQuery",
     "InvalidValue",
+    "NotASweep",
     "NotFound",
     "ObjectNotFound",
     "PedigreeError",
@@ -45,6 +56,7 @@ __all__ = [
     "RunNotFound",
     "StoreError",
     "StoreNotFound",
+    "UnknownParameter",
 ]
 
 
@@ -135,3 +147,31 @@ class StoreError(PedigreeError):
 class RemoteError(PedigreeError):
     exit_code = 7
     http_status = 502
+
+
+class UnknownParameter(InvalidParam):
+    """A swept name that the command's ``pedigree.params(...)`` does not declare."""
+
+
+class EmptySweep(InvalidInput):
+    """A sweep with nothing to vary, or a parameter with no values."""
+
+
+class NotASweep(RunNotFound):
+    """A run id that names a run, not a sweep."""
+
+
+class ExecutorUnavailable(StoreError):
+    """The cluster that should run the trials does not answer (exit 6, like a store failure)."""
+
+
+class CannotReproduce(PedigreeError):
+    """Something a reproduction needs is missing; the reproduction is recorded as failed."""
+
+    exit_code = 2
+    http_status = 409
+
+
+class CommandNotFound(PedigreeError):
+    exit_code = 127
+    http_status = 400

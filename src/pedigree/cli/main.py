@@ -18,6 +18,18 @@ COMMANDS = {
     "runs": "pedigree.cli.runs:runs",
     "show": "pedigree.cli.runs:show",
     "logs": "pedigree.cli.runs:logs",
+    "lineage": "pedigree.cli.lineage:lineage",
+    "impact": "pedigree.cli.lineage:impact",
+    "diff": "pedigree.cli.diff:diff",
+    "reproduce": "pedigree.cli.reproduce:reproduce",
+    "export": "pedigree.cli.export:export",
+    "data": "pedigree.cli.data:data",
+    "sweep": "pedigree.cli.sweep:sweep",
+    "plot": "pedigree.cli.plot:plot",
+    "audit": "pedigree.cli.audit:audit",
+    "approve": "pedigree.cli.review:approve",
+    "reject": "pedigree.cli.review:reject",
+    "report": "pedigree.cli.report:report",
 }
 
 

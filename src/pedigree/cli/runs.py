@@ -239,6 +239,19 @@ def render_run(rec: dict[str, Any]) -> None:
             out.print(f"[bold]{section}[/]")
             for item in items:
                 line(item["kind"], f"{item['path']}  {item['digest'][:19]}…  {item['size']:,} B")
+    if rec.get("reproduction_of"):
+        of = rec["reproduction_of"]
+        out.print("[bold]reproduction[/]")
+        line("of", f"{of['original']}  verdict: {of['verdict']}")
+    if rec.get("reproductions"):
+        out.print("[bold]reproductions[/]")
+        for rep in rec["reproductions"]:
+            line(rep["verdict"], f"{rep['id']}  {fmt_time(rep['at'])} UTC")
+    if rec.get("approvals"):
+        out.print("[bold]approvals[/]")
+        for rev in rec["approvals"]:
+            note = f"  {rev['note']}" if rev.get("note") else ""
+            line(rev["decision"], f"by {rev['actor']}  {fmt_time(rev['at'])} UTC{note}")
 
 
 @click.command()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pedigree.errors import IntegrityError, ObjectNotFound, PedigreeError
+from pedigree.errors import CannotReproduce, IntegrityError, ObjectNotFound
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["CannotReproduce", "Workspace", "git_root", "materialise", "remove_worktree"]
 
 _GIT_TIMEOUT = 300
-
-
-class CannotReproduce(PedigreeError):
-    """Something the reproduction needs is missing; the reproduction is recorded as failed."""
-
-    exit_code = 2
 
 
 @dataclass

@@ -62,10 +62,8 @@ def bulk_insert(
     if not rows:
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(conn.dialect.identifier_preparer.quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(sql, rows)
 
 
@@ -102,7 +100,7 @@ def _run_created(conn: Connection, p: dict[str, Any]) -> None:
 
 @projector("run.updated")
 def _run_updated(conn: Connection, p: dict[str, Any]) -> None:
-    values = {k: p[k] for k in ("experiment", "name") if k in p}
+    values = {k: p[k] for k in ("experiment", "name", "seed") if k in p}
     if values:
         conn.execute(t.runs.update().where(t.runs.c.id == p["run_id"]).values(**values))
 
@@ -236,6 +234,8 @@ def _run_attached(conn: Connection, p: dict[str, Any]) -> None:
     if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
         raise RunNotFound(f"no run {run_id}")
     items = p["items"]
+    if not items:
+        return
     taken = {
         row.path
         for row in conn.execute(

@@ -117,8 +117,10 @@ run_io = sa.Table(
     sa.Column("kind", sa.String(8), nullable=False),  # file | dir
     sa.Column("declared", sa.Boolean, nullable=False),  # explicit (--input, run.use) or captured
     sa.Column("modified", sa.Boolean, nullable=False),  # an input that changed during the run
-    sa.Index(None, "digest"),
     sa.Index(None, "path"),
+    # Lineage walks look up the readers and writers of a digest, and the paths they used, without
+    # touching the table (and any lookup by digest alone uses it too).
+    sa.Index(None, "digest", "role", "run_id", "path"),
 )
 
 # The files of every folder manifest (Merkle tree), so lineage can join a file to its folders.
@@ -130,6 +132,8 @@ tree_entries = sa.Table(
     sa.Column("digest", _DIGEST, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Index(None, "digest"),
+    # Lineage: the folders holding a file, and where, from the index alone.
+    sa.Index(None, "digest", "tree_digest", "path"),
 )
 
 datasets = sa.Table(
@@ -146,6 +150,14 @@ datasets = sa.Table(
     sa.Column("user", _NAME),
     sa.Column("run_id", _ID),  # the run that produced it, if any
     sa.Index(None, "digest"),
+    # Lineage: the dataset versions a run produced. Most have no run: leaving them out keeps the
+    # planners' estimate for a run id at "a few rows" (else they scan the table instead).
+    sa.Index(
+        None,
+        "run_id",
+        sqlite_where=sa.text("run_id IS NOT NULL"),
+        postgresql_where=sa.text("run_id IS NOT NULL"),
+    ),
 )
 
 # A reproduction is a run (kind "reproduction"); this row links it to the original and holds

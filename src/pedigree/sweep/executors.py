@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pedigree.errors import InvalidInput, PedigreeError
+from pedigree.errors import ExecutorUnavailable, InvalidInput, PedigreeError
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker
@@ -44,13 +44,6 @@ __all__ = [
 
 _POLL_SECONDS = 0.25
 _CONNECT_TIMEOUT = 5.0
-
-
-class ExecutorUnavailable(PedigreeError):
-    """The cluster that should run the trials does not answer (exit 6, like a store failure)."""
-
-    exit_code = 6
-    http_status = 503
 
 
 @dataclass(frozen=True)

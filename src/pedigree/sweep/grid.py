@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pedigree.errors import InvalidInput, InvalidParam
+from pedigree.errors import EmptySweep, InvalidInput, InvalidParam
 
 __all__ = [
     "GRID",
@@ -47,10 +47,6 @@ MAXIMIZE, MINIMIZE = "max", "min"
 MAX_TRIALS = 100_000
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
-
-
-class EmptySweep(InvalidInput):
-    """A sweep with nothing to vary, or a parameter with no values."""
 
 
 def split_values(text: str) -> list[str]:

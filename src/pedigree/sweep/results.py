@@ -13,17 +13,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pedigree.errors import InvalidInput, RunNotFound
+from pedigree.errors import InvalidInput, NotASweep, RunNotFound
 from pedigree.sweep.grid import MAXIMIZE, SweepSpec
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker
 
 __all__ = ["SweepReport", "TrialRow", "load_report", "resolve_sweep"]
-
-
-class NotASweep(RunNotFound):
-    """A run id that names a run, not a sweep."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pedigree.errors import InvalidParam, PedigreeError
+from pedigree.errors import PedigreeError, UnknownParameter
 from pedigree.store.events import Event
 from pedigree.sweep.executors import Executor, TrialDone
 from pedigree.sweep.grid import SweepSpec, Trial, expand, placeholders
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from pedigree.api import Tracker
 
 __all__ = ["SweepOutcome", "UnknownParameter", "run_sweep"]
-
-
-class UnknownParameter(InvalidParam):
-    """A swept name that the command's ``pedigree.params(...)`` does not declare."""
 
 
 @dataclass

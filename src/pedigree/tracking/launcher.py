@@ -26,18 +26,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from pedigree.api import HEARTBEAT_SECONDS, Tracker
-from pedigree.errors import PedigreeError
+from pedigree.errors import CommandNotFound, PedigreeError
 from pedigree.store.events import Event
 
 __all__ = ["INJECT_DIR", "CommandNotFound", "LaunchResult", "LaunchSpec", "launch"]
 
 INJECT_DIR = str(Path(__file__).resolve().parent.parent / "_inject")
 _POLL_SECONDS = 0.5
-
-
-class CommandNotFound(PedigreeError):
-    exit_code = 127
-    http_status = 400
 
 
 @dataclass

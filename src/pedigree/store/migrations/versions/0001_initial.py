@@ -76,6 +76,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", "version", name=op.f("pk_datasets")),
     )
     op.create_index(op.f("ix_datasets_digest"), "datasets", ["digest"], unique=False)
+    op.create_index(
+        op.f("ix_datasets_run_id"),
+        "datasets",
+        ["run_id"],
+        unique=False,
+        sqlite_where=sa.text("run_id IS NOT NULL"),
+        postgresql_where=sa.text("run_id IS NOT NULL"),
+    )
     op.create_table(
         "environments",
         sa.Column("digest", sa.String(length=80), nullable=False),
@@ -148,8 +156,13 @@ def upgrade() -> None:
         sa.Column("modified", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", "role", "path", name=op.f("pk_run_io")),
     )
-    op.create_index(op.f("ix_run_io_digest"), "run_io", ["digest"], unique=False)
     op.create_index(op.f("ix_run_io_path"), "run_io", ["path"], unique=False)
+    op.create_index(
+        op.f("ix_run_io_digest_role_run_id_path"),
+        "run_io",
+        ["digest", "role", "run_id", "path"],
+        unique=False,
+    )
     op.create_table(
         "run_liveness",
         sa.Column("run_id", sa.String(length=36), nullable=False),
@@ -206,6 +219,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tree_digest", "path", name=op.f("pk_tree_entries")),
     )
     op.create_index(op.f("ix_tree_entries_digest"), "tree_entries", ["digest"], unique=False)
+    op.create_index(
+        op.f("ix_tree_entries_digest_tree_digest_path"),
+        "tree_entries",
+        ["digest", "tree_digest", "path"],
+        unique=False,
+    )
     # The single row every writer locks; the chain starts from the genesis digest.
     op.bulk_insert(
         sa.table("audit_head", sa.column("id"), sa.column("seq"), sa.column("digest")),
@@ -214,6 +233,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_tree_entries_digest_tree_digest_path"), table_name="tree_entries")
     op.drop_index(op.f("ix_tree_entries_digest"), table_name="tree_entries")
     op.drop_table("tree_entries")
     op.drop_table("sweeps")
@@ -222,8 +242,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_runs_experiment_id"), table_name="runs")
     op.drop_table("runs")
     op.drop_table("run_liveness")
+    op.drop_index(op.f("ix_run_io_digest_role_run_id_path"), table_name="run_io")
     op.drop_index(op.f("ix_run_io_path"), table_name="run_io")
-    op.drop_index(op.f("ix_run_io_digest"), table_name="run_io")
     op.drop_table("run_io")
     op.drop_index(op.f("ix_reproductions_original_id"), table_name="reproductions")
     op.drop_table("reproductions")
@@ -234,6 +254,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_latest_metrics_key_value"), table_name="latest_metrics")
     op.drop_table("latest_metrics")
     op.drop_table("environments")
+    op.drop_index(op.f("ix_datasets_run_id"), table_name="datasets")
     op.drop_index(op.f("ix_datasets_digest"), table_name="datasets")
     op.drop_table("datasets")
     op.drop_table("audit_head")

@@ -1,0 +1,107 @@
+"""Reading the audit log: the events, filtered, and its head (the anchor).
+
+>>> with store.read() as conn:                                      # doctest: +SKIP
+...     head(conn)
+{'seq': 1042, 'digest': 'blake3:…', 'at': '2026-11-27T18:39:41.649411Z'}
+...     [e["kind"] for e in events(conn, run_id=run_id)]
+['run.created', 'run.params', 'run.metrics', 'run.captured', 'run.ended']
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pedigree.audit.chain import GENESIS
+from pedigree.errors import AuditError, InvalidInput
+from pedigree.store import schema as t
+from pedigree.tracking.records import iso
+
+__all__ = ["events", "head", "parse_since"]
+
+
+def parse_since(text: str) -> float:
+    """``2026-11-01`` or ``2026-11-01T09:30`` (UTC unless it names a zone) as epoch seconds."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"--since needs a date like 2026-11-01 or 2026-11-01T09:30, not {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def head(conn: Connection) -> dict[str, Any]:
+    """The last event's seq and digest: what ``audit anchor`` prints.
+
+    Raises :class:`AuditError` when the head row and the last event disagree, since an anchor
+    taken from a broken log would vouch for the breakage.
+    """
+    e = t.audit_events.c
+    row = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.digest)).first()
+    last = conn.execute(sa.select(e.seq, e.digest, e.at).order_by(e.seq.desc()).limit(1)).first()
+    last_seq, last_digest, at = (last.seq, last.digest, last.at) if last else (0, GENESIS, None)
+    if row is None or (row.seq, row.digest) != (last_seq, last_digest):
+        raise AuditError(
+            "the audit head does not match the last event of the log; "
+            "run `pedigree audit verify` to see what changed"
+        )
+    return {"seq": int(last_seq), "digest": str(last_digest), "at": iso(at)}
+
+
+def events(
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    actor: str | None = None,
+    since: float | None = None,
+    limit: int | None = None,
+    payload: bool = False,
+) -> list[dict[str, Any]]:
+    """Events in log order; ``limit`` keeps the last N. ``payload`` adds the decoded payloads.
+
+    ``run_id`` selects the events that concern a run: its own, the approvals of it, and the
+    dataset versions it produced (they all carry its id).
+    """
+    e = t.audit_events.c
+    columns = [e.seq, e.at, e.actor, e.kind, e.run_id, e.prev, e.digest]
+    if payload:
+        columns.append(e.payload)
+    q = sa.select(*columns)
+    if run_id is not None:
+        q = q.where(e.run_id == run_id)
+    if actor is not None:
+        q = q.where(e.actor == actor)
+    if since is not None:
+        q = q.where(e.at >= since)
+    if limit is not None:
+        if limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        q = q.order_by(e.seq.desc()).limit(limit)
+        rows = list(reversed(conn.execute(q).all()))
+    else:
+        rows = list(conn.execute(q.order_by(e.seq)))
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {
+            "seq": r.seq,
+            "at": iso(r.at),
+            "actor": r.actor,
+            "kind": r.kind,
+            "run_id": r.run_id,
+            "prev": r.prev,
+            "digest": r.digest,
+        }
+        if payload:
+            try:
+                item["payload"] = json.loads(r.payload)
+            except ValueError:
+                item["payload"] = r.payload
+        out.append(item)
+    return out

@@ -1,0 +1,44 @@
+"""``pedigree report``."""
+
+from __future__ import annotations
+
+import click
+
+from pedigree.cli._common import console, tracker
+
+
+@click.command()
+@click.argument("run")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="The HTML file to write (default: pedigree-report-<run>.html here).",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Verify the whole audit log first; a record that fails gets no report.",
+)
+def report(run: str, output: str | None, verify: bool) -> None:
+    """Write a self-contained HTML compliance report on RUN.
+
+    Code (commit and patch), data (every input and output with its digest), environment,
+    parameters, metrics, a lineage diagram, reproductions and their verdicts, reviews, and the
+    audit-chain head at the time of the report. It needs no network to view: one file to file
+    with the review. RUN is a full id, a unique prefix, or `last`.
+
+    \b
+    Examples:
+      pedigree report last -o report.html
+      pedigree report 0193a5c2 -o reviews/ma-crossover-w50.html
+    """
+    from pedigree.cli.audit import _progress
+    from pedigree.report import write_report
+
+    t = tracker()
+    target = output or f"pedigree-report-{t.resolve(run)[:8]}.html"
+    with _progress(verify) as progress:
+        path = write_report(t, run, target, verify=verify, progress=progress)
+    console(stderr=True).print(f"wrote {path}", highlight=False)

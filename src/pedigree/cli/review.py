@@ -1,0 +1,60 @@
+"""``pedigree approve`` and ``pedigree reject``."""
+
+from __future__ import annotations
+
+import click
+
+from pedigree.cli._common import console, emit_json, json_option, tracker
+
+
+def _review(target: str, decision: str, note: str | None, as_json: bool) -> None:
+    from rich.markup import escape
+
+    from pedigree.audit.approvals import review
+
+    approval = review(tracker(), target, decision, note=note)
+    if as_json:
+        emit_json(approval)
+        return
+    what = {"run": "run", "dataset": "dataset version", "artifact": "artifact"}
+    console().print(
+        f"{decision} {what[approval['target_type']]} {escape(approval['target'])} "
+        f"as {escape(approval['actor'])} at {approval['at'][:19].replace('T', ' ')} UTC"
+        + (f": {escape(approval['note'])}" if approval["note"] else ""),
+        highlight=False,
+    )
+
+
+@click.command()
+@click.argument("target")
+@click.option("-n", "--note", help="Why: what was checked, what it is approved for.")
+@json_option
+def approve(target: str, note: str | None, as_json: bool) -> None:
+    """Record that you approve TARGET, with your identity and the time, in the audit log.
+
+    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN or an
+    artifact version blake3:<digest>. The review shows in `show`, `lineage` and `report`.
+
+    \b
+    Examples:
+      pedigree approve last --note "out-of-sample Sharpe holds; cleared for paper trading"
+      pedigree approve prices@v3 --note "vendor correction checked against Bloomberg"
+    """
+    _review(target, "approved", note, as_json)
+
+
+@click.command()
+@click.argument("target")
+@click.option("-n", "--note", help="Why it is rejected.")
+@json_option
+def reject(target: str, note: str | None, as_json: bool) -> None:
+    """Record that you reject TARGET, with your identity and the time, in the audit log.
+
+    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN or an
+    artifact version blake3:<digest>. The review shows in `show`, `lineage` and `report`.
+
+    \b
+    Examples:
+      pedigree reject 0193a5c2 --note "look-ahead bias: features use the close of the same day"
+    """
+    _review(target, "rejected", note, as_json)

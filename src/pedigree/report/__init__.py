@@ -1,0 +1,63 @@
+"""The compliance report: one self-contained HTML file about one run.
+
+It states the code (commit and patch), the data (every input and output with its digest), the
+environment, parameters, metrics, a lineage diagram, reproductions and their verdicts, reviews,
+and the audit-chain head at the time of the report, after verifying the whole log.
+
+>>> path = write_report(tracker, "last", "report.html")             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pedigree.api import Tracker
+    from pedigree.audit.check import ProgressFn
+
+__all__ = ["build_report", "write_report"]
+
+
+def build_report(
+    tracker: Tracker, ref: str, *, verify: bool = True, progress: ProgressFn | None = None
+) -> str:
+    """The report on run ``ref`` as HTML text."""
+    from pedigree.report.collect import collect
+    from pedigree.report.html import render
+
+    return render(collect(tracker, ref, verify=verify, progress=progress))
+
+
+def write_report(
+    tracker: Tracker,
+    ref: str,
+    path: str | os.PathLike[str],
+    *,
+    verify: bool = True,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Write the report to ``path`` atomically: a failed report leaves no file behind."""
+    from pedigree.errors import InvalidInput
+
+    target = Path(path)
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; give the report's file name")
+    if not target.parent.is_dir():
+        raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist")
+    html = build_report(tracker, ref, verify=verify, progress=progress)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".pedigree-report-", dir=target.parent)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {target}: {exc.strerror}") from exc
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(html)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

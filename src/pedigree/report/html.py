@@ -1,0 +1,358 @@
+"""The compliance report as one self-contained HTML file: inline CSS and SVG, no script.
+
+Everything taken from the record is escaped; the file makes no request when opened, so it can
+be filed, mailed and read offline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+from pedigree.report.svg import lineage_svg, sparkline
+
+__all__ = ["render"]
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1f24;
+       margin: 0 auto; max-width: 1100px; padding: 24px 32px 64px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; margin-top: 32px; }
+.sub { color: #57606a; margin: 0 0 16px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; }
+th, td { text-align: left; vertical-align: top; padding: 4px 8px;
+         border-bottom: 1px solid #eaeef2; }
+th { background: #f6f8fa; font-weight: 600; }
+table.kv th { width: 180px; background: none; color: #57606a; font-weight: normal; }
+code, pre, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 8px; overflow-x: auto;
+      white-space: pre-wrap; word-break: break-all; max-height: 480px; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #1a7f37; font-weight: 600; } .bad { color: #c62828; font-weight: 600; }
+.note { color: #57606a; font-style: italic; }
+.banner { border: 1px solid #1a7f37; background: #eef7ee; padding: 8px 12px; border-radius: 6px; }
+.banner.warn { border-color: #bf8700; background: #fff8c5; }
+ul.packages { columns: 4 200px; list-style: none; padding: 0; margin: 4px 0; font-size: 12px; }
+ul.packages li { break-inside: avoid; }
+.diagram { overflow-x: auto; border: 1px solid #d0d7de; padding: 8px; background: #fff; }
+@media print { pre { max-height: none; } .diagram { overflow: visible; } }
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.10g}"
+    return _e(value)
+
+
+def _when(iso: str | None) -> str:
+    return "-" if not iso else _e(iso[:19].replace("T", " ") + " UTC")
+
+
+def _kv(rows: Iterable[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "") -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _section(ident: str, title: str, body: str) -> str:
+    return f'<section id="{ident}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+def _code(facts: dict[str, Any]) -> str:
+    code = facts["run"]["code"]
+    patch = facts["patch"]
+    rows = [
+        ("commit", f"<code>{_e(code.get('commit') or 'not in git')}</code>"),
+        ("branch", _e(code.get("branch") or "-")),
+        ("remote", _e(code.get("remote") or "-")),
+        ("uncommitted changes", "yes" if code.get("dirty") else "no"),
+        ("patch digest", f"<code>{_e(patch['digest'] or '-')}</code>"),
+    ]
+    body = _kv(rows)
+    if patch["text"] is not None:
+        if patch["note"]:
+            body += f'<p class="note">{_e(patch["note"])}</p>'
+        body += f'<pre class="patch">{_e(patch["text"])}</pre>'
+    elif patch["note"]:
+        body += f'<p class="note">{_e(patch["note"])}</p>'
+    untracked = code.get("untracked") or []
+    if untracked:
+        body += "<h3>Untracked files</h3>" + _table(
+            ["path", "size", "digest"],
+            (
+                [
+                    _e(u["path"]),
+                    f'<span class="num">{u["size"]:,}</span>',
+                    f"<code>{_e(u.get('digest') or u.get('skipped'))}</code>",
+                ]
+                for u in untracked
+            ),
+        )
+    for note in code.get("notes") or []:
+        body += f'<p class="note">{_e(note)}</p>'
+    return _section("code", "Code", body)
+
+
+def _data(facts: dict[str, Any]) -> str:
+    run = facts["run"]
+    body = ""
+    for role in ("inputs", "outputs"):
+        items = run.get(role) or []
+        if not items:
+            body += f'<p class="note">No {role} recorded.</p>'
+            continue
+        body += f"<h3>{role.capitalize()}</h3>" + _table(
+            ["path", "kind", "size (bytes)", "digest", "how"],
+            (
+                [
+                    _e(i["path"]),
+                    _e(i["kind"]),
+                    f'<span class="num">{i["size"]:,}</span>',
+                    f"<code>{_e(i['digest'])}</code>",
+                    ("declared" if i.get("declared") else "captured")
+                    + (
+                        ' <span class="bad">modified during the run</span>'
+                        if i.get("modified")
+                        else ""
+                    ),
+                ]
+                for i in items
+            ),
+        )
+    return _section("data", "Data", body)
+
+
+def _environment(facts: dict[str, Any]) -> str:
+    env = facts["run"]["environment"]
+    if not env.get("digest"):
+        return _section("environment", "Environment", '<p class="note">Not captured.</p>')
+    rows = [
+        ("python", _e(f"{env.get('python') or '-'} {env.get('implementation') or ''}")),
+        ("executable", f"<code>{_e(env.get('executable'))}</code>"),
+        ("platform", _e(env.get("platform"))),
+        ("host", _e(f"{env.get('hostname') or facts['run'].get('host') or '-'}")),
+        ("cpu", _e(f"{env.get('cpu') or '-'} ({env.get('cpu_count') or '?'} cores)")),
+        ("container", _e(_container(env.get("container")))),
+        ("environment digest", f"<code>{_e(env['digest'])}</code>"),
+        ("packages digest", f"<code>{_e(env.get('packages_digest'))}</code>"),
+    ]
+    packages = env.get("packages") or []
+    body = _kv(rows)
+    if packages:
+        items = "".join(f"<li><code>{_e(n)}</code> {_e(v)}</li>" for n, v in packages)
+        body += f'<h3>Packages ({len(packages)})</h3><ul class="packages">{items}</ul>'
+    return _section("environment", "Environment", body)
+
+
+def _container(info: Any) -> str:
+    if not isinstance(info, dict):
+        return "-"
+    shown = [f"{k} {v}" for k, v in info.items() if v]
+    return ", ".join(shown) or "-"
+
+
+def _params(facts: dict[str, Any]) -> str:
+    params = facts["run"]["params"]
+    if not params:
+        return _section("parameters", "Parameters", '<p class="note">No parameters.</p>')
+    rows = ([_e(k), f"<code>{_e(v)}</code>"] for k, v in sorted(params.items()))
+    seed = facts["run"].get("seed")
+    extra = f"<p>seed: <code>{_e(seed)}</code></p>" if seed is not None else ""
+    return _section("parameters", "Parameters", extra + _table(["name", "value"], rows))
+
+
+def _metrics(facts: dict[str, Any]) -> str:
+    latest = facts["run"]["metrics"]
+    if not latest:
+        return _section("metrics", "Metrics", '<p class="note">No metrics.</p>')
+    series = facts["series"]
+    rows = (
+        [
+            _e(k),
+            f'<span class="num">{_num(v)}</span>',
+            f'<span class="num">{len(series.get(k, []))}</span>',
+            sparkline(series.get(k, [])),
+        ]
+        for k, v in sorted(latest.items())
+    )
+    return _section("metrics", "Metrics", _table(["name", "latest", "points", "by step"], rows))
+
+
+def _lineage(facts: dict[str, Any]) -> str:
+    reviews: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for key, items in facts["reviews"].items():
+        kind, _, ident = key.partition(":")
+        reviews[(kind, ident)] = items
+    svg, left_out = lineage_svg(
+        facts["lineage"],
+        outputs=facts["run"].get("outputs") or [],
+        reviews=reviews,
+    )
+    body = (
+        "<p>What this run came from (left) and what it produced (right): runs are rounded "
+        "boxes, artifact versions square; a dot marks a review (green approved, red "
+        "rejected); dashed arrows join reproductions.</p>"
+    )
+    body += f'<div class="diagram">{svg}</div>'
+    if left_out or facts["lineage"].get("truncated"):
+        body += (
+            f'<p class="note">{left_out} more nodes are not drawn; see '
+            f"<code>pedigree lineage {_e(facts['run']['id'])} --up</code>.</p>"
+        )
+    return _section("lineage", "Lineage", body)
+
+
+def _reproductions(facts: dict[str, Any]) -> str:
+    reps = facts["reproductions"]
+    if not reps:
+        body = '<p class="note">This run has not been reproduced.</p>'
+    else:
+        rows = []
+        for r in reps:
+            verdict = r["verdict"]
+            cls = "ok" if verdict in ("identical", "equivalent") else "bad"
+            differed = (r.get("details") or {}).get("differences") or []
+            rows.append(
+                [
+                    f"<code>{_e(r['id'])}</code>",
+                    f'<span class="{cls}">{_e(verdict)}</span>',
+                    _when(r.get("at")),
+                    _e("; ".join(str(d) for d in differed[:10]) or "-"),
+                ]
+            )
+        body = _table(["reproduction run", "verdict", "when", "what differed"], rows)
+    of = facts["run"].get("reproduction_of")
+    if of:
+        body += (
+            f"<p>This run is itself a reproduction of <code>{_e(of['original'])}</code>: "
+            f"{_e(of['verdict'])}.</p>"
+        )
+    return _section("reproductions", "Reproductions", body)
+
+
+def _approvals(facts: dict[str, Any]) -> str:
+    items = facts["run"].get("approvals") or []
+    if not items:
+        return _section("approvals", "Approvals", '<p class="note">No reviews recorded.</p>')
+    rows = (
+        [
+            f'<span class="{"ok" if a["decision"] == "approved" else "bad"}">'
+            f"{_e(a['decision'])}</span>",
+            _e(a["actor"]),
+            _when(a["at"]),
+            _e(a.get("note") or ""),
+        ]
+        for a in items
+    )
+    return _section("approvals", "Approvals", _table(["decision", "by", "when", "note"], rows))
+
+
+def _audit(facts: dict[str, Any]) -> str:
+    audit = facts["audit"]
+    head = audit["head"]
+    check = audit["verification"]
+    if check:
+        banner = (
+            f'<p class="banner">The whole audit log was verified when this report was made: '
+            f"{check['events']:,} events, chain intact, and {check['rows']:,} table rows agree "
+            "with it.</p>"
+        )
+    else:
+        banner = (
+            '<p class="banner warn">The audit log was not verified for this report '
+            "(<code>--no-verify</code>).</p>"
+        )
+    body = banner + _kv(
+        [
+            ("head seq", f"{head['seq']:,}"),
+            ("head digest", f"<code>{_e(head['digest'])}</code>"),
+            ("head written", _when(head["at"])),
+        ]
+    )
+    body += (
+        "<p>Anyone can later prove that the record of this run was not changed since: "
+        f"<code>pedigree audit verify --anchor {_e(head['digest'])}</code>.</p>"
+    )
+    rows = (
+        [
+            f'<span class="num">{e["seq"]:,}</span>',
+            _when(e["at"]),
+            _e(e["actor"]),
+            _e(e["kind"]),
+            f"<code>{_e(e['digest'])}</code>",
+        ]
+        for e in audit["events"]
+    )
+    body += "<h3>This run's events in the log</h3>" + _table(
+        ["seq", "at", "actor", "kind", "digest"], rows
+    )
+    return _section("audit", "Audit trail", body)
+
+
+def render(facts: dict[str, Any]) -> str:
+    run = facts["run"]
+    gen = facts["generated"]
+    title = f"Run {run['id']}"
+    summary = _kv(
+        [
+            ("run", f"<code>{_e(run['id'])}</code>"),
+            ("experiment", _e(run["experiment"])),
+            ("name", _e(run.get("name") or "-")),
+            (
+                "status",
+                _e(run["status"])
+                + (
+                    f" (exit code {_e(run['exit_code'])})"
+                    if run.get("exit_code") is not None
+                    else ""
+                ),
+            ),
+            ("command", f"<code>{_e(' '.join(run.get('command') or []))}</code>"),
+            ("working directory", f"<code>{_e(run.get('cwd'))}</code>"),
+            ("run by", _e(f"{run.get('user')}@{run.get('host')}")),
+            ("started", _when(run.get("started_at"))),
+            ("ended", _when(run.get("ended_at"))),
+        ]
+    )
+    sections = [
+        _section("summary", "Summary", summary),
+        _code(facts),
+        _data(facts),
+        _environment(facts),
+        _params(facts),
+        _metrics(facts),
+        _lineage(facts),
+        _reproductions(facts),
+        _approvals(facts),
+        _audit(facts),
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"
+        f"<title>Pedigree report: {_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Compliance report: {_e(run.get('name') or run['experiment'])}</h1>"
+        f'<p class="sub">{_e(title)} · generated {_when(gen["at"])} by {_e(gen["by"])} with '
+        f"Pedigree {_e(gen['pedigree'])} · project {_e(gen['project'])}</p>"
+        + "".join(sections)
+        + "</body></html>\n"
+    )
