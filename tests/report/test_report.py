@@ -190,7 +190,7 @@ def test_the_default_file_name_and_escaping(project: Project, cli) -> None:  # t
     tracker.end_run(run_id, "finished")
     res = cli("report", "last")
     assert res.code == 0, res.err
-    html = (project.root / f"pedigree-report-{run_id[:8]}.html").read_text()
+    html = (project.root / f"pedigree-report-{run_id}.html").read_text()
     assert "<script>" not in html
     assert "<img src=x>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

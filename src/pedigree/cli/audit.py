@@ -195,13 +195,15 @@ def log(
         ("digest", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    runs = [e["run_id"] for e in found if e["run_id"]]
+    short = t.abbreviations(runs) if runs else {}
     for e in found:
         table.add_row(
             f"{e['seq']:,}",
             (e["at"] or "")[:23].replace("T", " "),
             e["actor"],
             e["kind"],
-            (e["run_id"] or "")[:8],
+            short.get(e["run_id"] or "", ""),
             e["digest"][:19],
         )
     console().print(table)

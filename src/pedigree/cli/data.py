@@ -101,6 +101,8 @@ def ls(as_json: bool) -> None:
 
 
 def _table(versions: list[DatasetVersion], *, name_column: bool) -> None:
+    runs = [v.run_id for v in versions if v.run_id]
+    short = tracker().abbreviations(runs) if runs else {}
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -121,7 +123,7 @@ def _table(versions: list[DatasetVersion], *, name_column: bool) -> None:
             _short(v.digest),
             _when(v.created_at),
             v.user or "",
-            (v.run_id or "")[:8],
+            short.get(v.run_id or "", ""),
         )
     console().print(table)
 

@@ -101,12 +101,19 @@ def impact(target: str, limit: int, as_json: bool) -> None:
     from pedigree.lineage.impact import impact_report
     from pedigree.lineage.render import artifact_label
 
-    report = impact_report(tracker(), target)
+    t = tracker()
+    report = impact_report(t, target)
     if as_json:
         emit_json(report)
         return
     out = console()
     s = report["summary"]
+    # Stale results first: they are what needs redoing.
+    runs = sorted(report["runs"], key=lambda r: not r.get("stale"))
+    # Ids are time-ordered: their first characters are a timestamp, not a name.
+    short = t.abbreviations(
+        [st["run"] for st in report["stale"]] + [r["id"] for r in _first(runs, limit)]
+    )
     out.print(
         f"[bold]impact of {escape(report['target']['label'])}[/]: {s['runs']} run(s), "
         f"{s['artifacts']} artifact version(s), {s['metrics']} reported metric(s)"
@@ -120,18 +127,17 @@ def impact(target: str, limit: int, as_json: bool) -> None:
         for st in report["stale"]:
             now = "deleted" if not st["exists"] else (st["current"] or "changed")[:19]
             out.print(
-                f"  run {st['run'][:8]} read {escape(st['path'])} at {st['read'][:19]}…, now {now}"
+                f"  run {short[st['run']]} read {escape(st['path'])} "
+                f"at {st['read'][:19]}…, now {now}"
             )
     if report["runs"]:
         out.print("[bold]runs[/]")
-        # Stale results first: they are what needs redoing.
-        runs = sorted(report["runs"], key=lambda r: not r.get("stale"))
         for r in _first(runs, limit):
             name = f"{r.get('name') or ''} ({r.get('experiment')})".strip()
             metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in r["metrics"].items())
             stale = "  [yellow]stale[/]" if r.get("stale") else ""
             out.print(
-                f"  {r['id'][:8]}  {escape(name)}  {r.get('status')}{stale}"
+                f"  {short.get(r['id'], r['id'])}  {escape(name)}  {r.get('status')}{stale}"
                 + (f"  {escape(metrics)}" if metrics else "")
             )
         _more(out, len(runs), limit, "run")

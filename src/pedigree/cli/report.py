@@ -38,7 +38,7 @@ def report(run: str, output: str | None, verify: bool) -> None:
     from pedigree.report import write_report
 
     t = tracker()
-    target = output or f"pedigree-report-{t.resolve(run)[:8]}.html"
+    target = output or f"pedigree-report-{t.resolve(run)}.html"
     with _progress(verify) as progress:
         path = write_report(t, run, target, verify=verify, progress=progress)
     console(stderr=True).print(f"wrote {path}", highlight=False)

@@ -204,8 +204,8 @@ def diff_runs(tracker: Tracker, a_ref: str, b_ref: str) -> dict[str, Any]:
             difflib.unified_diff(
                 pa.splitlines(keepends=True),
                 pb.splitlines(keepends=True),
-                fromfile=f"patch of {a['id'][:8]}",
-                tofile=f"patch of {b['id'][:8]}",
+                fromfile=f"patch of {a['id']}",
+                tofile=f"patch of {b['id']}",
             )
         )
     code["same"] = code["same_commit"] and code["same_patch"] and not code["untracked"]

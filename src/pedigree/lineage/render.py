@@ -41,7 +41,7 @@ def _short_digest(digest: str | None) -> str:
 
 def run_label(node: dict[str, Any]) -> str:
     """``run 0193a5c2  name (experiment)  status  code <commit>[+patch]  env <digest>``."""
-    parts = [f"run {node['id'][:8]}"]
+    parts = [f"run {node.get('short') or node['id']}"]
     name = node.get("name")
     if node.get("experiment"):
         parts.append(f"{name} ({node['experiment']})" if name else f"({node['experiment']})")
@@ -57,10 +57,12 @@ def run_label(node: dict[str, Any]) -> str:
         parts.append(f"env {node['environment_digest'].partition(':')[2][:12]}")
     rep = node.get("reproduction_of")
     if rep:
-        parts.append(f"reproduction of {rep['original'][:8]}: {rep['verdict']}")
+        parts.append(
+            f"reproduction of {rep.get('original_short') or rep['original']}: {rep['verdict']}"
+        )
     reps = node.get("reproductions") or []
     if reps:
-        verdicts = ", ".join(f"{r['id'][:8]} {r['verdict']}" for r in reps)
+        verdicts = ", ".join(f"{r.get('short') or r['id']} {r['verdict']}" for r in reps)
         parts.append(f"reproduced: {verdicts}")
     return "  ".join(parts)
 
@@ -150,7 +152,7 @@ def _graph_labels(report: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     out = {}
     for n in report["nodes"]:
         if n["kind"] == "run":
-            first = f"run {n['id'][:8]}"
+            first = f"run {n.get('short') or n['id']}"
             rest = [p for p in run_label(n).split("  ")[1:] if p]
         else:
             parts = artifact_label(n).split("  ")

@@ -18,6 +18,7 @@ from pedigree.errors import InvalidInput
 from pedigree.lineage.details import artifact_details, run_details
 from pedigree.lineage.graph import Direction, NodeRef, walk
 from pedigree.lineage.target import resolve_target
+from pedigree.store.queries import abbreviations
 from pedigree.tracking.records import iso
 
 if TYPE_CHECKING:
@@ -61,6 +62,13 @@ def lineage_report(
         graph = walk(conn, tgt.nodes, direction=direction, depth=depth)
         runs = run_details(conn, [n.key for n in graph.distance if n.kind == "run"])
         artifacts = artifact_details(conn, [n.key for n in graph.distance if n.kind == "artifact"])
+        shown = [*runs, *(r["id"] for rec in runs.values() for r in rec.get("reproductions") or [])]
+        shown += [
+            rec["reproduction_of"]["original"]
+            for rec in runs.values()
+            if rec.get("reproduction_of")
+        ]
+        short = abbreviations(conn, shown)
     for node, paths in graph.paths.items():
         rec = artifacts.get(node.key)
         if rec is not None:
@@ -70,6 +78,14 @@ def lineage_report(
     for node in graph.nodes:
         item = node_json(node, runs, artifacts)
         item["id"] = node.key
+        if node.kind == "run":
+            # Ids are time-ordered: their first characters are a timestamp, not a name.
+            item["short"] = short.get(node.key, node.key)
+            for rep in item.get("reproductions") or []:
+                rep["short"] = short.get(rep["id"], rep["id"])
+            if item.get("reproduction_of"):
+                original = item["reproduction_of"]["original"]
+                item["reproduction_of"]["original_short"] = short.get(original, original)
         item["distance"] = graph.distance[node]
         item["root"] = node in graph.roots
         nodes.append(item)

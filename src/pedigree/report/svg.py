@@ -37,7 +37,7 @@ def _short(digest: str | None) -> str:
 
 def _lines(node: dict[str, Any]) -> tuple[str, str]:
     if node["kind"] == "run":
-        title = f"run {node['id'][:8]}"
+        title = f"run {node.get('short') or node['id']}"
         if node.get("name") or node.get("experiment"):
             title += f" {node.get('name') or ''} ({node.get('experiment') or ''})"
         commit = (node.get("code") or {}).get("commit")

@@ -132,7 +132,7 @@ def _record_failure(
 ) -> Reproduction:
     run_id = tracker.create_run(
         experiment=original["experiment"],
-        name=f"reproduce {original['id'][:8]}",
+        name=f"reproduce {original['id']}",
         kind="reproduction",
         command=original["command"],
         params=original["params"] or None,
@@ -289,7 +289,7 @@ def _reproduce(
     spec = LaunchSpec(
         argv=argv,
         experiment=original["experiment"],
-        name=f"reproduce {original['id'][:8]}",
+        name=f"reproduce {original['id']}",
         params=dict(original["params"]),
         seed=original["seed"],
         kind="reproduction",

@@ -148,15 +148,20 @@ def running_runs(conn: Connection) -> list[Row[Any]]:
 
 
 def abbreviations(conn: Connection, ids: Sequence[str], *, minimum: int = 8) -> dict[str, str]:
-    """The shortest prefix of each id that no other run shares (git-style, at least 8 long)."""
+    """Prefixes of the ids that no other run shares (git-style), all of one length so that they
+    line up: the length the most crowded id needs, at least ``minimum``.
+
+    Ids are time-ordered, so runs started in the same second share their first 10 or more
+    characters; a fixed-length prefix would not tell them apart.
+    """
     r = t.runs.c
-    out = {}
-    for rid in ids:
+    length = minimum
+    for rid in dict.fromkeys(ids):
         before = conn.execute(sa.select(sa.func.max(r.id)).where(r.id < rid)).scalar()
         after = conn.execute(sa.select(sa.func.min(r.id)).where(r.id > rid)).scalar()
         common = max(_common_prefix(rid, before or ""), _common_prefix(rid, after or ""))
-        out[rid] = rid[: max(minimum, common + 1)]
-    return out
+        length = max(length, common + 1)
+    return {rid: rid[:length] for rid in ids}
 
 
 def _common_prefix(a: str, b: str) -> int:

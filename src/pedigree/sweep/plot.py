@@ -63,7 +63,7 @@ def series_for(report: SweepReport, *, x: str, y: str, by: str | None = None) ->
     for flag, name in (("--x", x), ("--by", by)):
         if name is not None and name not in params:
             raise InvalidInput(
-                f"{flag} {name}: sweep {report.id[:8]} has no parameter {name!r}",
+                f"{flag} {name}: sweep {report.id} has no parameter {name!r}",
                 hint=f"its parameters: {', '.join(params)}",
             )
     if by is not None and by == x:
@@ -71,7 +71,7 @@ def series_for(report: SweepReport, *, x: str, y: str, by: str | None = None) ->
     metrics = report.metric_names()
     if y not in metrics:
         raise InvalidInput(
-            f"no trial of sweep {report.id[:8]} reported the metric {y!r}",
+            f"no trial of sweep {report.id} reported the metric {y!r}",
             hint=f"reported: {', '.join(metrics)}" if metrics else "no trial reported a metric",
         )
     others = [k for k in spec.varied if k not in (x, by)]
@@ -94,7 +94,7 @@ def series_for(report: SweepReport, *, x: str, y: str, by: str | None = None) ->
         s.ys.append(value)
         s.ids.append(t.id)
     if not groups:
-        raise InvalidInput(f"no finished trial of sweep {report.id[:8]} has both {x} and {y}")
+        raise InvalidInput(f"no finished trial of sweep {report.id} has both {x} and {y}")
     # Lines in the order the sweep lists the values (the order the user gave them).
     keys = ([by] if by else []) + ([] if spec.mode == ONE_AT_A_TIME else others)
     positions = {k: {repr(v): i for i, v in enumerate(spec.params.get(k, []))} for k in keys}
@@ -166,9 +166,7 @@ def plot_sweep(
     ax.grid(True, alpha=0.3)
     experiment = report.sweep.get("experiment") or ""
     ax.set_title(
-        f"{y} against {x}"
-        + (f" by {by}" if by else "")
-        + f" - sweep {report.id[:8]} ({experiment})",
+        f"{y} against {x}" + (f" by {by}" if by else "") + f" - sweep {report.id} ({experiment})",
         fontsize=11,
     )
     if ax.get_legend_handles_labels()[0]:
