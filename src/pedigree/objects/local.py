@@ -7,7 +7,9 @@ place, so a reader never sees a partial object, whatever happens to the writer.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import io
 import os
 import tempfile
 import threading
@@ -22,11 +24,55 @@ from pedigree.objects.base import ObjectStore
 __all__ = ["LocalObjectStore"]
 
 _COPY_CHUNK = 4 * 1024 * 1024
-# From this many files on, ``put_files`` makes them durable with one ``sync`` instead of one
-# ``fsync`` each.
+# From this many files on, ``put_files`` makes them durable with one flush of the file system
+# instead of one ``fsync`` each.
 _BATCH_SYNC_MIN = 8
-# Files this big get their own fsync in ``put_files``.
-_FSYNC_ALONE = 1024 * 1024
+# From this size on, the kernel copies the bytes and the copy is hashed afterwards.
+_KERNEL_COPY_MIN = 1024 * 1024
+
+
+def _kernel_copy(src: int, dst: int, size: int) -> bool:
+    """Copy with ``copy_file_range``; False (nothing written) where the kernel cannot."""
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dst, size - done)
+            if n == 0:
+                break
+            done += n
+    except OSError as exc:
+        if done == 0 and exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            return False
+        raise
+    return True
+
+
+def _copy_hashing(src: io.RawIOBase, dst: int, size: int) -> str:
+    h = hasher()
+    # Sized to the file: zeroing a 4 MiB buffer per small file would cost more than copying it.
+    buf = bytearray(min(_COPY_CHUNK, size + 1))
+    view = memoryview(buf)
+    while n := src.readinto(buf):
+        h.update(view[:n])
+        written = 0
+        while written < n:
+            written += os.write(dst, view[written:n])
+    return str(h.hexdigest())
+
+
+def _sync_filesystem(path: str) -> None:
+    """Flush the file system that holds ``path`` (Linux ``syncfs``; elsewhere ``sync``)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def _workers() -> int:
@@ -102,8 +148,15 @@ class LocalObjectStore(ObjectStore):
         self._write_atomic(digest, copy)
         return digest
 
-    def _copy_verified(self, src: Path, digest: Digest, target: Path, *, sync: bool) -> str:
-        """Copy ``src`` to a temporary file next to ``target``, checking the bytes copied."""
+    def _stage(self, src: Path, digest: Digest, target: Path) -> tuple[str, bool]:
+        """Copy ``src`` to a temporary file next to ``target``; return it and whether its bytes
+        were already checked against ``digest`` (a file that changed since it was hashed must
+        be refused).
+
+        Small files are read once, hashing as they are written. Big ones are copied by the
+        kernel (``copy_file_range``: no trip through Python's buffers) and checked later, from
+        the page cache, while the disk writes them back.
+        """
         tmp = str(target.parent / f".tmp-{target.name[:16]}-{os.getpid()}-{threading.get_ident()}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
@@ -111,28 +164,21 @@ class LocalObjectStore(ObjectStore):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
         try:
-            h = hasher()
             with open(src, "rb", buffering=0) as s:
-                # Sized to the file: zeroing a 4 MiB buffer per small file would cost more than
-                # copying it.
-                buf = bytearray(min(_COPY_CHUNK, os.fstat(s.fileno()).st_size + 1))
-                view = memoryview(buf)
-                while n := s.readinto(buf):
-                    h.update(view[:n])
-                    written = 0
-                    while written < n:
-                        written += os.write(fd, view[written:n])
-            if h.hexdigest() != digest.hex:
-                raise IntegrityError(f"{src} changed while it was being stored")
-            if sync:
-                os.fsync(fd)
+                size = os.fstat(s.fileno()).st_size
+                if size >= _KERNEL_COPY_MIN and _kernel_copy(s.fileno(), fd, size):
+                    checked = False
+                elif _copy_hashing(s, fd, size) == digest.hex:
+                    checked = True
+                else:
+                    raise IntegrityError(f"{src} changed while it was being stored")
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         os.close(fd)
-        return tmp
+        return tmp, checked
 
     def put_files(
         self,
@@ -143,10 +189,9 @@ class LocalObjectStore(ObjectStore):
         """Copy every file to a temporary name (on threads), make them all durable at once, then
         rename them into place.
 
-        One ``os.sync`` replaces a ``fsync`` per small object (big ones are flushed by the thread
-        that copied them, while the others copy on), which makes storing many small files many
-        times faster; an object still only appears under its digest once its bytes are on disk,
-        and a failure leaves no temporary file behind.
+        One flush of the file system replaces a ``fsync`` per object, which makes storing many
+        files several times faster; an object still only appears under its digest once its
+        bytes are on disk, and a failure leaves no temporary file behind.
         """
         todo = list({d: Path(p) for p, d in items if not self.has(d)}.items())
         if len(todo) < _BATCH_SYNC_MIN:
@@ -156,27 +201,23 @@ class LocalObjectStore(ObjectStore):
                     progress(p.stat().st_size)
             return
         staged: list[tuple[str, Path]] = []
-        unsynced = False
+        unchecked: list[tuple[str, Digest, Path]] = []
         lock = threading.Lock()
 
-        def stage(item: tuple[Digest, Path]) -> None:
-            nonlocal unsynced
-            digest, src = item
-            target = self._path(digest)
-            size = src.stat().st_size
-            # Big files are flushed by their own thread, overlapping with the other copies;
-            # small ones all at once below.
-            big = size >= _FSYNC_ALONE
-            tmp = self._copy_verified(src, digest, target, sync=big)
-            with lock:
-                staged.append((tmp, target))
-                unsynced = unsynced or not big
-            if progress is not None:
-                progress(size)
-
         def stage_all(part: list[tuple[Digest, Path]]) -> None:
-            for item in part:
-                stage(item)
+            for digest, src in part:
+                tmp, checked = self._stage(src, digest, self._path(digest))
+                with lock:
+                    staged.append((tmp, self._path(digest)))
+                    if not checked:
+                        unchecked.append((tmp, digest, src))
+                if progress is not None:
+                    progress(src.stat().st_size)
+
+        def check(item: tuple[str, Digest, Path]) -> None:
+            tmp, digest, src = item
+            if hash_file(tmp) != digest:
+                raise IntegrityError(f"{src} changed while it was being stored")
 
         # Contiguous slices, one per thread hand-off: per-file futures cost more than small files.
         step = max(1, min(256, len(todo) // (_workers() * 4)))
@@ -185,8 +226,13 @@ class LocalObjectStore(ObjectStore):
             with ThreadPoolExecutor(_workers(), thread_name_prefix="pedigree-store") as pool:
                 for _ in pool.map(stage_all, slices):
                     pass
-            if unsynced:
-                os.sync()
+                # One flush of the file system for the whole batch (a fsync per file costs a
+                # journal commit each: 2.2 s instead of 0.3 s for 100 files of 10 MiB here),
+                # while the kernel-copied files are checked from the page cache.
+                syncing = pool.submit(_sync_filesystem, self.location)
+                for _ in map(check, unchecked):
+                    pass
+                syncing.result()
             while staged:
                 tmp, target = staged.pop()
                 os.replace(tmp, target)
