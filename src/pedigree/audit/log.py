@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ from sqlalchemy.engine import Connection
 from pedigree.audit.chain import GENESIS
 from pedigree.errors import AuditError, InvalidInput
 from pedigree.store import schema as t
-from pedigree.tracking.records import iso
+from pedigree.tracking.records import iso, parse_time
 
 __all__ = ["events", "head", "parse_since"]
 
@@ -27,14 +26,11 @@ __all__ = ["events", "head", "parse_since"]
 def parse_since(text: str) -> float:
     """``2026-11-01`` or ``2026-11-01T09:30`` (UTC unless it names a zone) as epoch seconds."""
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_time(text)
     except ValueError:
         raise InvalidInput(
             f"--since needs a date like 2026-11-01 or 2026-11-01T09:30, not {text!r}"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def head(conn: Connection) -> dict[str, Any]:

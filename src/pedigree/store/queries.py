@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
 from pedigree.store import schema as t
+from pedigree.tracking.records import parse_time
 from pedigree.tracking.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
 
 __all__ = [
@@ -198,14 +198,11 @@ _ATTR_COLUMNS: dict[str, ColumnElement[Any]] = {
 def _time_value(field: Field, value: Value) -> Value:
     if isinstance(value, str):
         try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parse_time(value)
         except ValueError:
             raise InvalidQuery(
                 f"{field} needs a date like '2026-01-31' or '2026-01-31T09:00'"
             ) from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.timestamp()
     return value
 
 
