@@ -23,6 +23,7 @@ from pedigree.audit.model import (
     TABLES,
     CollectSink,
     Model,
+    canonical,
     scalar_json,
 )
 from pedigree.audit.verify import UNVERIFIED, verify
@@ -65,6 +66,7 @@ def test_every_table_is_verified_or_deliberately_left_out() -> None:
 )
 def test_scalar_json_is_canonical_json(value: Any) -> None:
     assert scalar_json(value) == canonical_json(value)
+    assert canonical(value) == canonical_json(value)  # the model's prebuilt encoder
 
 
 # -- random histories -----------------------------------------------------------------------------

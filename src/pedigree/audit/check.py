@@ -1,18 +1,19 @@
 """One share of ``audit verify``'s work, run in this process or in a worker process.
 
-A share (:class:`Part`) is every run whose id ends in a character whose code is ``index`` modulo
-``count``, plus, for share 0, the events and tables that belong to no run. For each event of its
-share, :func:`check_part` recomputes the digest, adds it to the share's sums of the chain's links
-(``verify`` adds up the shares' sums), and folds the payload into the rows the tables must hold
-(:class:`pedigree.audit.model.Model`), which are compared with the share's rows of every table
-as they become final (:mod:`pedigree.audit.compare`). Every event's digest is checked by exactly
-one share, and the shares need nothing from each other.
+A share (:class:`Part`) is a range of run ids (the runs cut into ``count`` ranges of about as many
+runs each, at ``bounds``; see :func:`pedigree.audit.reader.share`), plus, for share 0, the events
+and tables that belong to no run. For each event of its share, :func:`check_part` recomputes the
+digest, adds it to the share's sums of the chain's links (``verify`` adds up the shares' sums), and
+folds the payload into the rows the tables must hold (:class:`pedigree.audit.model.Model`), which
+are compared with the share's rows of every table as they become final
+(:mod:`pedigree.audit.compare`). Every event's digest is checked by exactly one share, and the
+shares need nothing from each other.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = ["Part", "PartResult", "ProgressFn", "check_part", "find_broken_links"
 
 _EVENT_COLUMNS = ("seq", "at", "actor", "kind", "run_id", "payload", "prev", "digest")
 ProgressFn = Callable[[int, int], None]
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Part:
     anchor: str | None = None
     limit: int = 50
     tables: bool = True  # False: the chain only
+    bounds: tuple[str, ...] = ()  # the run ids that cut the shares (see reader.share)
 
 
 @dataclass
@@ -138,6 +141,21 @@ def _parser() -> Callable[[str], Any]:
 # -- one share ----------------------------------------------------------------------------------
 
 
+# Events folded between two comparisons of the tables: few, so that the rows compared are still
+# in the CPU's caches (see reader._CHUNK).
+_STEP = 100
+_PROGRESS = 5_000  # events between two progress reports
+
+
+def _slices(chunks: Iterator[list[Row]], size: int) -> Iterator[list[Row]]:
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+        else:
+            for start in range(0, len(chunk), size):
+                yield chunk[start : start + size]
+
+
 def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -> PartResult:
     """Check one share of the chain and of the tables, in ``reader``'s snapshot."""
     problems = Problems(part.limit)
@@ -148,10 +166,13 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
     index, count = part.index, part.count
     split = count > 1
 
+    bounds = tuple(part.bounds)
+    if split and len(bounds) != count - 1:
+        raise ValueError("a share needs count - 1 bounds")
     where_events = ""
     if split:
         kinds = ", ".join(f"'{k}'" for k in sorted(GLOBAL_KINDS))
-        mine = f"{reader.share_of('run_id', count)} = {index}"
+        mine = reader.in_share("run_id", bounds, index)
         if index == 0:
             where_events = f' WHERE "run_id" IS NULL OR "kind" IN ({kinds}) OR {mine}'
         else:
@@ -164,7 +185,7 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
         column = PARTITION_COLUMN.get(table)
         if column is None:
             return "" if index == 0 else None
-        return f" WHERE {reader.share_of(column, count)} = {index}"
+        return f" WHERE {reader.in_share(column, bounds, index)}"
 
     running: set[str] = set()
     checks = {
@@ -175,6 +196,7 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
     tables = Tables(checks, running)
     model = Model(tables)
     metrics = MetricsCheck(reader, table_where("metrics") or "", problems)
+    add_metrics = metrics.add
     folds = model.folds
     parse = _parser()
     scan = _scanner()
@@ -187,8 +209,9 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
     last_seq: int | None = None
     last_digest = GENESIS
     cols = ", ".join(map(quote, _EVENT_COLUMNS))
-    sql = f'SELECT {cols} FROM "audit_events"{where_events} ORDER BY "seq"'
-    for chunk in reader.stream(sql):
+    sql = f'SELECT {cols} FROM {reader.scan("audit_events")}{where_events} ORDER BY "seq"'
+    reported = 0
+    for chunk in _slices(reader.stream(sql), _STEP):
         for seq, at, actor, kind, run_id, text, prev, digest in chunk:
             # Each event's digest is recomputed by exactly one share: the share of its run, or
             # share 0 for events of no run (those every share reads, to fold what is theirs).
@@ -224,7 +247,7 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
                         owner = event_run(kind, payload)
                     except (ValueError, TypeError, AttributeError):
                         owner = None
-                    if share(owner, count) != index:
+                    if share(owner, bounds) != index:
                         continue
                 elif kind in GLOBAL_KINDS and index != 0:
                     continue
@@ -277,10 +300,12 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
                 )
                 continue
             if points is not None:
-                metrics.check(points, seq)
+                add_metrics(points, seq)
         tables.drain()
-        if progress is not None and chunk:
-            progress(min(int(chunk[-1][0]), total), total)
+        metrics.drain()
+        if progress is not None and chunk and chunk[-1][0] - reported >= _PROGRESS:
+            reported = chunk[-1][0]
+            progress(min(int(reported), total), total)
     result.digests = digests
     result.first = first
     result.last = (last_seq, last_digest) if last_seq is not None else None

@@ -15,10 +15,11 @@ first), holding what the database gives back up to Python equality: SQLite's 0/1
 ``False``/``True``, ``5 == 5.0``. NaN is stored as NULL by SQLite and as NaN by PostgreSQL; the
 model writes it as ``None``.
 
+>>> from pedigree.audit.codec import pack_points
 >>> sink = CollectSink()
 >>> m = Model(sink)
 >>> m.apply(1, "run.created", {"id": "r1", "experiment": "e", "started_at": 1.0})
->>> m.apply(2, "run.metrics", {"run_id": "r1", "points": [["loss", 0, 0.5, 2.0]]})
+>>> m.apply(2, "run.metrics", {"run_id": "r1", "points": pack_points([["loss", 0, 0.5, 2.0]])})
 [('r1', 'loss', 0, 0.5, 2.0)]
 >>> sink.rows["latest_metrics"][("r1", "loss")]
 (('r1', 'loss', 0, 0.5, 2.0), 2)
@@ -29,9 +30,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any, Protocol
 
+from pedigree.audit.codec import unpack_points
 from pedigree.jsonutil import canonical_json
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "Model",
     "ModelError",
     "Sink",
+    "canonical",
     "event_run",
     "scalar_json",
 ]
@@ -140,6 +144,10 @@ GLOBAL_KINDS = frozenset(
 _RUN_COLUMNS = TABLES["runs"][1]
 _RUN = {name: i + 1 for i, name in enumerate(_RUN_COLUMNS)}  # position in the full row
 _STATUS = _RUN["status"]
+_ENDED = _RUN["ended_at"]  # then exit_code, error
+_CODE = _RUN["code_commit"]  # then the rest of the code, environment_digest, invocation
+_STDOUT = _RUN["stdout_digest"]  # then stderr_digest
+_NONES = [None] * (len(_RUN_COLUMNS) - _RUN["started_at"])  # the columns after started_at
 
 Key = tuple[Any, ...]
 Row = tuple[Any, ...]
@@ -151,18 +159,19 @@ class ModelError(Exception):
 
 
 Put = Callable[[Key, Any, int, "str | None"], None]
-Add = Callable[[tuple[Row, int]], None]
+Add = Callable[[list[Row], int], None]
 
 
 class Sink(Protocol):
     """Where the model's rows go, in the order the projectors write them.
 
-    ``adder(table)`` takes ``(row, seq)`` for a row that never changes once written (every
-    table but :data:`MUTABLE_TABLES`). For the others, ``putter(table)`` writes a row or
-    replaces the row with that key in place (an UPDATE, an upsert) and ``mover(table)`` deletes
-    the row with that key and writes the new one after every other (a DELETE and INSERT); both
-    take ``(key, row, seq, run)``, and a row may change until ``ended(run)``, not after. A runs
-    row is passed as a list that the model keeps changing until the run ends.
+    ``adder(table)`` takes ``(rows, seq)``: the rows one event writes to a table whose rows
+    never change once written (every table but :data:`MUTABLE_TABLES`). For the others,
+    ``putter(table)`` writes a row or replaces the row with that key in place (an UPDATE, an
+    upsert) and ``mover(table)`` deletes the row with that key and writes the new one after every
+    other (a DELETE and INSERT); both take ``(key, row, seq, run)``, and a row may change until
+    ``ended(run)``, not after. A runs row is passed as a list that the model keeps changing until
+    the run ends.
     """
 
     def adder(self, table: str) -> Add: ...
@@ -180,8 +189,9 @@ class CollectSink:
     def adder(self, table: str) -> Add:
         rows, npk = self.rows[table], len(TABLES[table][0])
 
-        def add(pair: tuple[Row, int]) -> None:
-            rows[pair[0][:npk]] = pair
+        def add(new: list[Row], seq: int) -> None:
+            for row in new:
+                rows[row[:npk]] = (row, seq)
 
         return add
 
@@ -213,8 +223,33 @@ def event_run(kind: str, payload: dict[str, Any]) -> str | None:
     return payload.get("run_id") if kind in RUN_KINDS else None
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _canonical_encoder() -> Callable[[Any], str]:
+    """:func:`canonical_json` through one prebuilt C encoder: ``json.dumps`` builds a new
+    encoder on every call, which costs as much as encoding the small values folded here.
+    ``tests/audit/test_model.py`` holds the two equal."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain definition
+        return canonical_json
+    # Canonical JSON's options: sorted keys, no spaces, non-ASCII kept, NaN and Infinity allowed.
+    encode = make(None, _not_json, encode_basestring, None, ":", ",", True, False, True)
+
+    def canonical(value: Any) -> str:
+        return "".join(encode(value, 0))
+
+    return canonical
+
+
+canonical = _canonical_encoder()
+
+
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else canonical_json(value)
+    return None if value is None else canonical(value)
 
 
 _SCALAR_JSON: dict[type, Callable[[Any], str]] = {
@@ -229,9 +264,9 @@ def scalar_json(value: Any) -> str:
     """``canonical_json(value)``, faster for the plain scalars most parameters are."""
     kind = type(value)
     if kind is float:
-        return float.__repr__(value) if math.isfinite(value) else canonical_json(value)
+        return float.__repr__(value) if math.isfinite(value) else canonical(value)
     fast = _SCALAR_JSON.get(kind)
-    return fast(value) if fast is not None else canonical_json(value)
+    return fast(value) if fast is not None else canonical(value)
 
 
 class _Running:
@@ -251,6 +286,7 @@ class Model:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self._add = {t: sink.adder(t) for t in KEYED_TABLES if t not in MUTABLE_TABLES}
+        self._add_params = self._add["params"]
         self._put_run = sink.putter("runs")
         self._put_latest = sink.putter("latest_metrics")
         self._move_io = sink.mover("run_io")
@@ -306,18 +342,25 @@ class Model:
         run_id = p["id"]
         if run_id in self._running or run_id in self._ended:
             raise ModelError(f"run {run_id} created twice")
-        cols: list[Any] = [None] * (len(_RUN_COLUMNS) + 1)
-        cols[0] = run_id
-        cols[_RUN["experiment"]] = p["experiment"]
-        cols[_RUN["name"]] = p.get("name")
-        cols[_RUN["kind"]] = p.get("kind", "run")
-        cols[_RUN["parent_id"]] = p.get("parent_id")
-        cols[_STATUS] = "running"
-        command = p.get("command")
-        cols[_RUN["command"]] = canonical_json(command) if command is not None else None
-        for name in ("cwd", "user", "host", "pid", "seed"):
-            cols[_RUN[name]] = p.get(name)
-        cols[_RUN["started_at"]] = p["started_at"]
+        get = p.get
+        command = get("command")
+        # In the order of TABLES["runs"]: the columns set later are None until then.
+        cols: list[Any] = [
+            run_id,
+            p["experiment"],
+            get("name"),
+            get("kind", "run"),
+            get("parent_id"),
+            "running",
+            None if command is None else canonical(command),
+            get("cwd"),
+            get("user"),
+            get("host"),
+            get("pid"),
+            get("seed"),
+            p["started_at"],
+        ]
+        cols += _NONES
         self._running[run_id] = _Running(cols)
         self._put_run((run_id,), cols, seq, run_id)
 
@@ -333,26 +376,28 @@ class Model:
         run_id = p["run_id"]
         cols = self._run(run_id, "run.captured").cols
         code = p.get("code") or {}
-        cols[_RUN["code_commit"]] = code.get("commit")
-        cols[_RUN["code_branch"]] = code.get("branch")
-        cols[_RUN["code_remote"]] = code.get("remote")
-        cols[_RUN["code_dirty"]] = code.get("dirty")
-        cols[_RUN["code_patch_digest"]] = code.get("patch_digest")
-        cols[_RUN["code_extra"]] = _json_or_none(code.get("extra"))
-        cols[_RUN["environment_digest"]] = p.get("environment_digest")
+        get = code.get
+        extra = get("extra")
         invocation = p.get("invocation")
-        cols[_RUN["invocation"]] = canonical_json(invocation) if invocation else None
+        cols[_CODE : _CODE + 8] = (
+            get("commit"),
+            get("branch"),
+            get("remote"),
+            get("dirty"),
+            get("patch_digest"),
+            None if extra is None else canonical(extra),
+            p.get("environment_digest"),
+            canonical(invocation) if invocation else None,
+        )
         self._put_run((run_id,), cols, seq, run_id)
 
     def _run_ended(self, seq: int, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
         cols = self._run(run_id, "run.ended").cols
+        get = p.get
         cols[_STATUS] = p["status"]
-        cols[_RUN["ended_at"]] = p["ended_at"]
-        cols[_RUN["exit_code"]] = p.get("exit_code")
-        cols[_RUN["error"]] = p.get("error")
-        cols[_RUN["stdout_digest"]] = p.get("stdout_digest")
-        cols[_RUN["stderr_digest"]] = p.get("stderr_digest")
+        cols[_ENDED : _ENDED + 3] = (p["ended_at"], get("exit_code"), get("error"))
+        cols[_STDOUT : _STDOUT + 2] = (get("stdout_digest"), get("stderr_digest"))
         self._put_run((run_id,), cols, seq, run_id)
         del self._running[run_id]
         self._ended.add(run_id)
@@ -363,7 +408,8 @@ class Model:
     def _run_params(self, seq: int, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
         known = self._run(run_id, "run.params").params
-        add = self._add["params"]
+        rows: list[Row] = []
+        append = rows.append
         for key, value in p["params"].items():
             kind = type(value)
             # The common scalars inline (this loop runs for every parameter of every run).
@@ -385,26 +431,35 @@ class Model:
                     raise ModelError(f"parameter {key!r} of run {run_id} changed value")
                 continue
             known[key] = row[2]
-            add((row, seq))
+            append(row)
+        if rows:
+            # In key order, as the projector inserts them: the canonical payload's order.
+            self._add_params(rows, seq)
 
     def _run_metrics(self, seq: int, p: dict[str, Any]) -> list[MetricRow]:
         run_id = p["run_id"]
         latest = self._run(run_id, "run.metrics").latest
-        rows: list[MetricRow] = []
-        append = rows.append
-        newest: dict[str, MetricRow] = {}  # this write's latest point per key, as the projector
-        get = newest.get
-        for key, step, value, ts in p["points"]:
-            if value is not None and value != value:
-                value = None  # NaN
-            row = (run_id, key, step, value, ts)
-            append(row)
-            old = get(key)
-            # The latest value is the one with the highest step, the last logged on a tie.
-            if old is None or step >= old[2]:
-                newest[key] = row
+        cols = unpack_points(p["points"])
+        rows: list[MetricRow] = list(zip(repeat(run_id), *cols))
+        # This write's latest point per key, as the projector finds it: the highest step, the
+        # last logged on a tie. Two shapes are common and need no loop: one point per key (a
+        # summary), and one key whose steps never go down (a curve).
+        distinct = len(p["points"]["keys"])
+        if distinct == len(rows):
+            newest: list[MetricRow] = rows
+        elif distinct == 1 and list(cols.steps) == sorted(cols.steps):
+            newest = rows[-1:]
+        else:
+            last: dict[str, MetricRow] = {}
+            get = last.get
+            for row in rows:
+                old = get(row[1])
+                if old is None or row[2] >= old[2]:
+                    last[row[1]] = row
+            newest = list(last.values())
         put = self._put_latest
-        for key, row in newest.items():
+        for row in newest:
+            key = row[1]
             step = latest.get(key)
             if step is None or row[2] >= step:
                 latest[key] = row[2]
@@ -414,17 +469,16 @@ class Model:
     def _io_items(self, seq: int, run_id: str, items: list[dict[str, Any]], attached: bool) -> None:
         move = self._move_io
         for i in items:
-            role = "output" if attached else i["role"]
-            declared = True if attached else bool(i.get("declared", False))
-            modified = False if attached else bool(i.get("modified", False))
-            key = (run_id, role, i["path"])
+            if attached:
+                key = (run_id, "output", i["path"])
+                row = (*key, i["digest"], i["size"], i["kind"], True, False)
+            else:
+                get = i.get
+                key = (run_id, i["role"], i["path"])
+                declared, modified = bool(get("declared", False)), bool(get("modified", False))
+                row = (*key, i["digest"], i["size"], i["kind"], declared, modified)
             # The projector deletes and inserts: the row moves after every other.
-            move(
-                key,
-                (*key, i["digest"], i["size"], i["kind"], declared, modified),
-                seq,
-                run_id,
-            )
+            move(key, row, seq, run_id)
 
     def _run_io(self, seq: int, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
@@ -445,14 +499,14 @@ class Model:
         if key in seen:
             raise ModelError(f"{table} row {key} inserted twice")
         seen.add(key)
-        self._add[table]((row, seq))
+        self._add[table]([row], seq)
 
     def _reproduction(self, seq: int, p: dict[str, Any]) -> None:
-        row = (p["run_id"], p["original_id"], p["verdict"], canonical_json(p["details"]))
+        row = (p["run_id"], p["original_id"], p["verdict"], canonical(p["details"]))
         self._insert("reproductions", row, seq)
 
     def _sweep(self, seq: int, p: dict[str, Any]) -> None:
-        self._insert("sweeps", (p["run_id"], canonical_json(p["spec"])), seq)
+        self._insert("sweeps", (p["run_id"], canonical(p["spec"])), seq)
 
     def _environment(self, seq: int, p: dict[str, Any]) -> None:
         key = (p["digest"],)
@@ -462,7 +516,7 @@ class Model:
                 p.get("python"),
                 p.get("platform"),
                 p.get("packages_digest"),
-                canonical_json(p["data"]),
+                canonical(p["data"]),
             )
             self._insert("environments", row, seq)
 
@@ -472,9 +526,8 @@ class Model:
         if digest in self._trees_with_rows or not entries:
             return
         self._trees_with_rows.add(digest)
-        add = self._add["tree_entries"]
-        for path, file_digest, size in entries:
-            add(((digest, path, file_digest, size), seq))
+        rows = [(digest, path, file_digest, size) for path, file_digest, size in entries]
+        self._add["tree_entries"](rows, seq)
 
     def _dataset(self, seq: int, p: dict[str, Any]) -> None:
         row = tuple(p.get(k) for k in ("name", "version", *TABLES["datasets"][1]))

@@ -15,10 +15,10 @@ Two checks over one consistent snapshot of the database:
    points have no natural key; they are compared in logging order (``id`` order), so moving
    points around is caught too.
 
-With two or more cores and a large log the work is shared out by run across processes
-(``pedigree.audit.check``). On PostgreSQL every process reads one exported snapshot; on SQLite
-each reads its own, and the check starts again if a write landed in between (the last attempt
-reads in one process, so a busy store is still checked, only more slowly).
+With two or more cores and a large log the work is shared out by ranges of run ids across processes
+(``pedigree.audit.check``). On PostgreSQL every process reads one exported snapshot; on SQLite each
+reads its own, and the check starts again if a write landed in between (the last attempt reads in
+one process, so a busy store is still checked, only more slowly).
 
 >>> report = verify(store)                                          # doctest: +SKIP
 >>> report.ok, report.events, report.problems[:1]                   # doctest: +SKIP
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from pedigree.audit.chain import GENESIS
 from pedigree.audit.check import Part, PartResult, ProgressFn, check_part, find_broken_links
 from pedigree.audit.compare import Problem, Problems
-from pedigree.audit.reader import Reader, translate_errors
+from pedigree.audit.reader import Reader, run_bounds, translate_errors
 from pedigree.errors import InvalidInput, StoreError
 
 if TYPE_CHECKING:
@@ -55,6 +55,11 @@ UNVERIFIED = frozenset({"audit_events", "audit_head", "run_liveness", "alembic_v
 # Below this many events one process is faster than starting others.
 PARALLEL_MIN_EVENTS = 150_000
 _ATTEMPTS = 3
+# PostgreSQL, for the check's transaction: every scan from the start of its table (a scan that
+# joins another in the middle, to share its reads, returns the rows in another order than the
+# order they were written in, which costs a comparison by key), and no JIT compilation (the
+# statements are simple scans, which LLVM would spend longer compiling than running).
+_PG_SETTINGS = "SET LOCAL synchronize_seqscans = off; SET LOCAL jit = off"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -254,14 +259,14 @@ def _run(
     with translate_errors(dbapi_error), store.read() as conn:
         if store.dialect == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            conn.exec_driver_sql(_PG_SETTINGS)
         reader = Reader(conn.connection.driver_connection, store.dialect)
         head = reader.all('SELECT "seq", "digest" FROM "audit_head" WHERE "id" = 1')
         events = int(reader.all('SELECT COUNT(*) FROM "audit_events"')[0][0])
         events_now = int(head[0][0]) if head else 0
-        # The chain alone is cheap to check; shares by run would each read the whole log.
-        auto = processes if base.tables or processes is not None else 1
-        n = _process_count(store, events_now, auto, in_process)
-        parts = [Part(i, n, base.anchor, base.limit, base.tables) for i in range(n)]
+        n = _process_count(store, events_now, processes, in_process)
+        bounds = run_bounds(reader, n)
+        parts = [Part(i, n, base.anchor, base.limit, base.tables, bounds) for i in range(n)]
         if n == 1 or in_process:
             results = [check_part(reader, p, progress if p.index == 0 else None) for p in parts]
         else:
@@ -379,7 +384,7 @@ class _Worker:
 
 
 def _worker(job: dict[str, Any]) -> PartResult:
-    part = Part(**job["part"])
+    part = Part(**{**job["part"], "bounds": tuple(job["part"]["bounds"])})
 
     def report(done: int, total: int) -> None:
         sys.stdout.write(f"progress {done} {total}\n")
@@ -402,6 +407,7 @@ def _worker(job: dict[str, Any]) -> PartResult:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if job["snapshot"]:
             conn.execute(f"SET TRANSACTION SNAPSHOT '{job['snapshot']}'")
+        conn.execute(_PG_SETTINGS)
         try:
             return check_part(Reader(conn, "postgresql"), part, report)
         finally:

@@ -17,9 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from pedigree.audit.chain import event_digest
 from pedigree.errors import InvalidInput, PedigreeError, StoreError
-from pedigree.jsonutil import canonical_json
 from pedigree.store import schema as t
-from pedigree.store.events import Event
+from pedigree.store.events import Event, prepare
 from pedigree.store.migrations import HEAD_REVISION
 from pedigree.store.projections import apply
 
@@ -45,6 +44,25 @@ def _redact(uri: str) -> str:
         return uri
 
 
+class _ChainSQL:
+    """The statements that append to the audit log, in the driver's parameter style."""
+
+    def __init__(self, dialect: str) -> None:
+        mark = "?" if dialect == "sqlite" else "%s"
+        columns = ("seq", "at", "actor", "kind", "run_id", "payload", "prev", "digest")
+        names = ", ".join(f'"{c}"' for c in columns)
+        self.insert_events = (
+            f'INSERT INTO "audit_events" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+        )
+        self.update_head = (
+            f'UPDATE "audit_head" SET "seq" = {mark}, "digest" = {mark} WHERE "id" = 1'
+        )
+        # SQLite's BEGIN IMMEDIATE already holds the database's write lock; PostgreSQL locks the
+        # head row, which serialises writers there.
+        lock = " FOR UPDATE" if dialect == "postgresql" else ""
+        self.select_head = f'SELECT "seq", "digest" FROM "audit_head" WHERE "id" = 1{lock}'
+
+
 class SQLStore:
     """One metadata store. Create with :func:`open_store`."""
 
@@ -56,6 +74,9 @@ class SQLStore:
             self.engine = self._make_engine(url)
         except (sa_exc.ArgumentError, ModuleNotFoundError) as exc:
             raise StoreError(f"cannot open the store {_redact(uri)}: {exc}") from exc
+        self._sql = _ChainSQL(self.dialect)
+        # What the driver raises (the chain's statements go to it directly).
+        self._driver_error: type[Exception] = self.engine.dialect.dbapi.Error  # type: ignore[union-attr]
         if migrate:
             self.ensure_schema()
 
@@ -79,6 +100,8 @@ class SQLStore:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            if os.environ.get("EXP_CKPT"):
+                cur.execute(f"PRAGMA wal_autocheckpoint={os.environ['EXP_CKPT']}")
             cur.close()
 
         @sa_event.listens_for(engine, "begin")
@@ -140,7 +163,7 @@ class SQLStore:
             yield
         except PedigreeError:
             raise
-        except sa_exc.SQLAlchemyError as exc:
+        except (sa_exc.SQLAlchemyError, self._driver_error) as exc:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             where = _redact(self.uri)
             raise StoreError(f"the store at {where} failed to {what}: {detail}") from exc
@@ -171,55 +194,50 @@ class SQLStore:
         Returns the sequence number of the last event appended (0 when there were none).
         """
         with self._write_conn() as conn:
-            head = self._lock_head(conn)
-            events = build(conn)
-            if not events:
-                return head[0]
-            seq, prev = head
-            when = time.time() if at is None else at
-            rows = []
-            for ev in events:
-                seq += 1
-                payload = canonical_json(ev.payload)
-                digest = event_digest(
-                    prev=prev,
-                    seq=seq,
-                    at=when,
-                    actor=actor,
-                    kind=ev.kind,
-                    run_id=ev.run_id,
-                    payload=payload,
-                )
-                rows.append(
-                    {
-                        "seq": seq,
-                        "at": when,
-                        "actor": actor,
-                        "kind": ev.kind,
-                        "run_id": ev.run_id,
-                        "payload": payload,
-                        "prev": prev,
-                        "digest": digest,
-                    }
-                )
-                prev = digest
-                apply(conn, ev)
-            conn.execute(t.audit_events.insert(), rows)
-            conn.execute(
-                t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, digest=prev)
-            )
-            return seq
+            # The chain's three statements go straight to the driver's cursor, in the
+            # transaction SQLAlchemy began: they run on every write, and SQLAlchemy's handling of
+            # a statement costs more than the database's work for them.
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            with contextlib.closing(raw.cursor()) as cursor:
+                sql = self._sql
+                cursor.execute(sql.select_head)
+                head = cursor.fetchone()
+                if head is None:
+                    raise StoreError(
+                        "the store has no audit head row; run `pedigree audit verify` to see "
+                        "what changed"
+                    )
+                seq, prev = head
+                events = build(conn)
+                if not events:
+                    return int(seq)
+                when = time.time() if at is None else at
+                rows = []
+                for event in events:
+                    seq += 1
+                    payload, ev = prepare(event)
+                    digest = event_digest(
+                        prev=prev,
+                        seq=seq,
+                        at=when,
+                        actor=actor,
+                        kind=ev.kind,
+                        run_id=ev.run_id,
+                        payload=payload,
+                    )
+                    rows.append((seq, when, actor, ev.kind, ev.run_id, payload, prev, digest))
+                    prev = digest
+                    apply(conn, ev)
+                if len(rows) == 1:
+                    cursor.execute(sql.insert_events, rows[0])
+                else:
+                    cursor.executemany(sql.insert_events, rows)
+                cursor.execute(sql.update_head, (seq, prev))
+                return int(seq)
 
     def append(self, events: Sequence[Event], *, actor: str, at: float | None = None) -> int:
         return self.write(lambda _conn: events, actor=actor, at=at)
-
-    def _lock_head(self, conn: Connection) -> tuple[int, str]:
-        # SQLite's BEGIN IMMEDIATE already holds the database write lock; PostgreSQL locks the row.
-        query = sa.select(t.audit_head.c.seq, t.audit_head.c.digest).where(t.audit_head.c.id == 1)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).one()
-        return int(row.seq), str(row.digest)
 
     # -- operational state (not audited) -------------------------------------------------------
 
