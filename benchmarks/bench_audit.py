@@ -36,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _util import record, row
+from bench_foundation import PER_RUN
 
 from pedigree.audit.chain import GENESIS, event_digest
 from pedigree.jsonutil import canonical_json
@@ -465,43 +466,10 @@ import pedigree.store.sql
 pedigree.store.sql.SQLStore.write = _write_without_chain
 """
 
-# The foundation benchmark's run (issue 2): 50 params, 20 metrics x 100 steps, one call per step,
-# capture on, recorded in-process by the SDK.
-PER_RUN = """
-import json, sys, time
-N = int(sys.argv[1]); MODE = sys.argv[2]
-if MODE == "without":
-    exec(sys.argv[3])
-import pedigree
-params = {f"p{i}": i * 1.5 for i in range(50)}
-metrics = [f"m{i}" for i in range(20)]
-def work():
-    acc = 0.0
-    for k in metrics:
-        for step in range(100):
-            acc += step * 0.001
-    return acc
-if MODE != "bare":
-    with pedigree.start_run(experiment="warm") as run:
-        run.log_metric("x", 1)
-t0 = time.perf_counter()
-for n in range(N):
-    if MODE == "bare":
-        work()
-        continue
-    with pedigree.start_run(experiment="bench", name=f"r{n}") as run:
-        run.log_params(params)
-        for k in metrics:
-            for step in range(100):
-                run.log_metric(k, step * 0.001, step=step)
-        work()
-print(json.dumps((time.perf_counter() - t0) / N))
-"""
-
 
 def _sdk_runs(workdir: Path, n: int, mode: str) -> float:
     out = subprocess.run(
-        [sys.executable, "train.py", str(n), mode, NO_CHAIN],
+        [sys.executable, "train.py", str(n), mode, *([NO_CHAIN] if mode == "without" else [])],
         cwd=workdir,
         check=True,
         capture_output=True,

@@ -41,10 +41,15 @@ def startup(repeat: int) -> dict[str, float]:
     }
 
 
+# python train.py N MODE [CODE]: MODE "bare" runs the loop without Pedigree, any other records
+# N runs after a warm-up run; CODE, when given, is executed first (bench_audit.py patches the
+# store with it).
 PER_RUN = """
 import os, sys, time, json
-import pedigree
 N = int(sys.argv[1]); MODE = sys.argv[2]
+if len(sys.argv) > 3:
+    exec(sys.argv[3])
+import pedigree
 params = {f"p{i}": i * 1.5 for i in range(50)}
 metrics = [f"m{i}" for i in range(20)]
 def work():
@@ -54,7 +59,7 @@ def work():
         for step in range(100):
             acc += step * 0.001
     return acc
-if MODE == "warm":
+if MODE != "bare":
     with pedigree.start_run(experiment="warm") as run:
         run.log_metric("x", 1)
 t0 = time.perf_counter()
