@@ -95,6 +95,8 @@ def _pedigree_capture() -> None:
     stats_before: "dict[Any, list[int]]" = {}  # path as given -> stat before its first write
     busy = [False]
     forked = [False]  # this process is a fork of a tracked one
+    # A SIGTERM that arrived while a flush was under way: the flush ends the process when done.
+    term_pending = [False]
     finalizer: "list[Any]" = [None]
 
     def text(path: "Any") -> str:
@@ -141,6 +143,14 @@ def _pedigree_capture() -> None:
             pass  # capture must never break the script it watches
         finally:
             busy[0] = False
+        if term_pending[0]:
+            die_of_sigterm()
+
+    def die_of_sigterm() -> None:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def exit_flush_in_worker() -> None:
         # multiprocessing children end with os._exit after running their finalizers, and a
@@ -198,9 +208,13 @@ def _pedigree_capture() -> None:
             if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
 
                 def on_term(signum: int, frame: "Any") -> None:
+                    if busy[0]:
+                        # It interrupted a flush (a worker's exit finalizer, say), whose batch
+                        # is in that frame: let it finish writing, then end.
+                        term_pending[0] = True
+                        return
                     flush()
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    os.kill(os.getpid(), signal.SIGTERM)
+                    die_of_sigterm()
 
                 signal.signal(signal.SIGTERM, on_term)
         except Exception:
