@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pedigree.client.run import ActiveRun
-from pedigree.errors import InvalidParam, InvalidValue
+from pedigree.errors import InvalidParam, InvalidValue, RunImmutable
 
 
 class Collect:
@@ -121,6 +121,26 @@ def test_sys_exit_zero_is_a_normal_end() -> None:
     with pytest.raises(SystemExit), ActiveRun("r", "e", None, sink):
         raise SystemExit(0)
     assert sink.finished == ("finished", None)
+
+
+def test_an_ended_run_refuses_every_change_instead_of_dropping_it() -> None:
+    # A metric logged after the block used to sit in the buffer and vanish without a word.
+    sink = Collect()
+    with ActiveRun("r", "e", None, sink) as run:
+        run.log_metric("a", 1.0)
+    with pytest.raises(RunImmutable, match=r"run r has ended \(finished\); its metrics"):
+        run.log_metric("a", 2.0)
+    with pytest.raises(RunImmutable, match="its metrics"):
+        run.log_metrics({"b": 1.0})
+    with pytest.raises(RunImmutable, match="its params"):
+        run.log_param("p", 1)
+    with pytest.raises(RunImmutable, match="its seed"):
+        run.set_seed(3)
+    with pytest.raises(RunImmutable, match="its outputs"):
+        run.produce("out.csv")
+    run.flush()
+    assert [p[0] for p in sink.points] == ["a"]
+    assert sink.params == {}
 
 
 def test_use_and_produce_declare_absolute_paths(tmp_path: Any, monkeypatch: Any) -> None:

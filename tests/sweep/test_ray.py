@@ -75,3 +75,21 @@ def test_a_ray_address_that_does_not_answer(trial_project: Project) -> None:
         "Ray instance",
     ]
     assert runs_json(trial_project) == []
+
+
+def test_a_ray_address_from_the_environment_is_checked_the_same_way(
+    trial_project: Project,
+) -> None:
+    # ray.init() reads RAY_ADDRESS itself and would retry a dead address for minutes.
+    address = f"127.0.0.1:{free_port()}"
+    res = trial_project.pedigree(
+        "sweep", "--executor", "ray", "-p", "x=1,2", "--", PYTHON, "trial.py",
+        timeout=60, env={"RAY_ADDRESS": address},
+    )  # fmt: skip
+    assert res.code == 6
+    assert res.err.splitlines() == [
+        f"error: the Ray cluster at {address} does not answer (Connection refused)",
+        "hint: start it with `ray start --head`, or leave out RAY_ADDRESS to run a local "
+        "Ray instance",
+    ]
+    assert runs_json(trial_project) == []

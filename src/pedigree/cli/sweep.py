@@ -290,7 +290,8 @@ class _SweepCommand(click.Command):
 @click.option(
     "--ray-address",
     metavar="HOST:PORT",
-    help="A running Ray cluster (default: start a local Ray instance for the sweep).",
+    help="A running Ray cluster (default: RAY_ADDRESS when set, else a local Ray instance "
+    "started for the sweep).",
 )
 @click.option("--seed", type=int, help="Seed for every trial (PEDIGREE_SEED, PYTHONHASHSEED).")
 @click.option("-q", "--quiet", is_flag=True, help="No line per trial; only the table.")

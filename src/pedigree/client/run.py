@@ -23,9 +23,10 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from pedigree.client.values import check_key, check_param_value, metric_step, metric_value
+from pedigree.errors import RunImmutable
 
 __all__ = ["ActiveRun", "Sink"]
 
@@ -61,6 +62,7 @@ class ActiveRun:
         self._next_step: dict[str, int] = {}
         self._last_flush = time.time()
         self._ended = False
+        self._status = "running"
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} experiment={self.experiment!r} name={self.name!r}>"
@@ -72,6 +74,8 @@ class ActiveRun:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Record parameters. A parameter, once set, cannot change to another value."""
+        if self._ended:
+            self._refuse("params")
         checked = {
             check_key(k, "parameter name"): check_param_value(k, v) for k, v in params.items()
         }
@@ -86,6 +90,8 @@ class ActiveRun:
         v = value if type(value) is float else metric_value(key, value)
         now = time.time()
         with self._lock:
+            if self._ended:
+                self._refuse("metrics")
             known = self._next_step.get(key)
             if known is None:
                 check_key(key, "metric name")
@@ -114,27 +120,41 @@ class ActiveRun:
 
     def use(self, path: str | os.PathLike[str]) -> None:
         """Declare a file or folder this run reads (hashed and linked when the run ends)."""
+        if self._ended:
+            self._refuse("inputs")
         self._sink.declare_io("input", os.path.abspath(os.fspath(path)))
 
     def produce(self, path: str | os.PathLike[str]) -> None:
         """Declare a file or folder this run writes (hashed, stored and linked at the end)."""
+        if self._ended:
+            self._refuse("outputs")
         self._sink.declare_io("output", os.path.abspath(os.fspath(path)))
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def set_seed(self, seed: int) -> None:
+        if self._ended:
+            self._refuse("seed")
         self._sink.set_seed(int(seed))
 
     def end(self, status: str = "finished", error: str | None = None) -> None:
         if self._ended:
             return
         self._ended = True
+        self._status = status
         self.flush()
         self._sink.finish(status, error)
 
     @property
     def ended(self) -> bool:
         return self._ended
+
+    def _refuse(self, what: str) -> NoReturn:
+        # The same words as the store's refusal, raised before anything is buffered: a metric
+        # logged after the end would otherwise sit in the buffer and be lost without a word.
+        raise RunImmutable(
+            f"run {self.id} has ended ({self._status}); its {what} can no longer change"
+        )
 
     def __enter__(self) -> ActiveRun:
         return self

@@ -18,6 +18,7 @@ Stopping: when ``no_more`` is set no further trial starts and the running ones f
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from abc import ABC, abstractmethod
@@ -163,13 +164,13 @@ def ray_trial(
     return launch(_worker_tracker(root, uri, objects, config), spec, stream=False)
 
 
-def _check_reachable(address: str) -> None:
+def _check_reachable(address: str, source: str = "--ray-address") -> None:
     """Fail fast on an address that does not answer (``ray.init`` would retry for minutes)."""
     if address == "auto" or address.startswith("ray://"):
         return
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise InvalidInput(f"--ray-address {address!r} is not HOST:PORT (example: 10.0.0.5:6379)")
+        raise InvalidInput(f"{source} {address!r} is not HOST:PORT (example: 10.0.0.5:6379)")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT):
             pass
@@ -177,7 +178,7 @@ def _check_reachable(address: str) -> None:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise ExecutorUnavailable(
             f"the Ray cluster at {address} does not answer ({reason})",
-            hint="start it with `ray start --head`, or leave out --ray-address to run a local "
+            hint=f"start it with `ray start --head`, or leave out {source} to run a local "
             "Ray instance",
         ) from exc
 
@@ -207,7 +208,12 @@ class RayExecutor(Executor):
         import logging
 
         if not ray.is_initialized():
-            if self.address:
+            if not self.address and os.environ.get("RAY_ADDRESS"):
+                # ray.init() would read it too, and retry an address that does not answer for
+                # minutes: take it as if given with --ray-address, checked the same way.
+                self.address = os.environ["RAY_ADDRESS"]
+                _check_reachable(self.address, "RAY_ADDRESS")
+            elif self.address:
                 _check_reachable(self.address)
             try:
                 ray.init(
