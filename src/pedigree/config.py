@@ -92,9 +92,10 @@ class Project:
 
 
 def current_user(config: dict[str, Any] | None = None) -> str:
-    name = os.environ.get("PEDIGREE_USER") or (config or {}).get("user", {}).get("name")
-    if name:
-        return str(name)
+    # A blank name (PEDIGREE_USER=" ") is no identity: the next source is used.
+    for name in (os.environ.get("PEDIGREE_USER"), (config or {}).get("user", {}).get("name")):
+        if name is not None and str(name).strip():
+            return str(name).strip()
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers

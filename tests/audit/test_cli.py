@@ -90,6 +90,24 @@ def test_an_anchor_proves_the_log_extends_it(any_project: Project, cli) -> None:
     assert "error: not an anchor: 'not-a-digest'" in res.err
 
 
+def test_the_anchor_of_an_empty_log_is_extended_by_every_log(any_project: Project, cli) -> None:  # type: ignore[no-untyped-def]
+    empty = cli("audit", "anchor")
+    assert empty.code == 0, empty.err
+    digest = empty.out.strip()
+    assert digest == "blake3:" + "0" * 64
+    res = cli("audit", "verify", "--anchor", digest)
+    assert res.code == 0, res.err
+    assert res.out.startswith("ok: the log is empty")
+    assert "is the head of the empty log (seq 0): the log extends it" in res.out
+
+    _run(any_project)  # anything recorded later extends it too
+    report = json.loads(cli("audit", "verify", "--anchor", digest, "--json").out)
+    assert report["ok"] is True
+    assert report["anchor"] == {"digest": digest, "seq": 0, "extends": True}
+    tamper(any_project.tracker().project.uri, "UPDATE audit_events SET actor = 'x' WHERE seq = 1")
+    assert cli("audit", "verify", "--anchor", digest, "--chain-only").code == 1
+
+
 def test_no_anchor_is_given_for_a_log_whose_head_disagrees(project: Project, cli) -> None:  # type: ignore[no-untyped-def]
     _run(project)
     tamper(project.tracker().project.uri, "DELETE FROM audit_events WHERE seq = 4")
@@ -163,6 +181,26 @@ def test_approve_and_reject_are_recorded_and_shown(
     assert cli("audit", "verify").code == 0
 
 
+def test_the_actor_is_the_configured_identity_never_a_blank_one(
+    project: Project, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import getpass
+
+    _run(project)
+    config = project.root / ".pedigree" / "config.toml"
+    template = config.read_text()
+    monkeypatch.setenv("PEDIGREE_USER", "   ")  # blank: no identity, the next source is used
+    config.write_text(template.replace('# name = "jane.doe"', 'name = " jane.doe "'))
+    assert json.loads(cli("approve", "last", "--json").out)["actor"] == "jane.doe"
+    config.write_text(template.replace('# name = "jane.doe"', 'name = ""'))
+    assert json.loads(cli("approve", "last", "--json").out)["actor"] == getpass.getuser()
+    monkeypatch.setenv("PEDIGREE_USER", "maria")  # the environment wins over the config
+    config.write_text(template.replace('# name = "jane.doe"', 'name = "jane.doe"'))
+    assert json.loads(cli("approve", "last", "--json").out)["actor"] == "maria"
+    actors = [e["actor"] for e in json.loads(cli("audit", "log", "--json").out)[-3:]]
+    assert actors == ["jane.doe", getpass.getuser(), "maria"]
+
+
 def test_an_artifact_version_can_be_reviewed(any_project: Project, cli) -> None:  # type: ignore[no-untyped-def]
     folder = any_project.root / "data" / "prices"
     folder.mkdir(parents=True)
@@ -172,6 +210,30 @@ def test_an_artifact_version_can_be_reviewed(any_project: Project, cli) -> None:
     assert (ds["target_type"], ds["target"], ds["note"]) == ("dataset", "prices@v1", None)
     art = json.loads(cli("reject", version.digest, "--note", "unsigned", "--json").out)
     assert (art["target_type"], art["target"]) == ("artifact", version.digest)
+
+
+def test_show_marks_the_reviewed_inputs_and_outputs_of_a_run(any_project: Project, cli) -> None:  # type: ignore[no-untyped-def]
+    tracker = any_project.tracker()
+    run_id = tracker.create_run(experiment="ma")
+    model, prices = "blake3:" + "a" * 64, "blake3:" + "b" * 64
+    items = [
+        {"role": "output", "path": "out/model.txt", "digest": model, "size": 3, "kind": "file"},
+        {"role": "input", "path": "data/prices.csv", "digest": prices, "size": 5, "kind": "file"},
+    ]
+    tracker._append([Event("run.io", {"run_id": run_id, "items": items}, run_id)])
+    tracker.end_run(run_id, "finished")
+    assert cli("reject", model, "--note", "weights not signed").code == 0
+
+    record = json.loads(cli("show", run_id, "--json").out)
+    [output], [used] = record["outputs"], record["inputs"]
+    assert [(a["decision"], a["actor"], a["note"]) for a in output["approvals"]] == [
+        ("rejected", "tester", "weights not signed")
+    ]
+    assert "approvals" not in used  # nobody reviewed it
+    assert record["approvals"] == []  # the run itself was not reviewed
+    text = cli("show", run_id).out
+    assert "out/model.txt  blake3:aaaaaaaaaaaa…  3 B  rejected by tester" in text
+    assert "data/prices.csv  blake3:bbbbbbbbbbbb…  5 B\n" in text
 
 
 @pytest.mark.parametrize(

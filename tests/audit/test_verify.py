@@ -600,6 +600,17 @@ def test_an_event_rewritten_with_a_valid_digest_breaks_the_next_link(
     ]
 
 
+def test_a_link_that_differs_only_at_the_end_is_shown_in_full(golden: Golden, scratch: str) -> None:
+    prev = query(scratch, "SELECT prev FROM audit_events WHERE seq = 7")[0][0]
+    changed = prev[:-1] + ("0" if prev[-1] != "0" else "1")
+    tamper(scratch, f"UPDATE audit_events SET prev = '{changed}' WHERE seq = 7")
+    problems = [str(p) for p in check(scratch, 1).problems]
+    assert (
+        f"audit_events seq 7: does not link to the event before it (its prev is {changed}, "
+        f"seq 6 has digest {prev}): events were removed, inserted or reordered"
+    ) in problems
+
+
 # -- metric points, packed in their events ------------------------------------------------------
 
 

@@ -194,6 +194,29 @@ def test_verify_reports_corrupt_and_missing_objects(project: Project, cli: Any) 
     assert not (project.root / "restored" / "2026" / "jan.csv").exists()
 
 
+def test_a_corrupt_object_leaves_the_checkout_destination_as_it_was(
+    project: Project, cli: Any
+) -> None:
+    folder = make_prices(project.root)
+    js(cli, "data", "add", "data/prices")
+    (folder / "README").write_text("vendor: acme corp\n")
+    (folder / "2026" / "feb.csv").write_text("date,close\n2026-02-02,98.0\n")
+    js(cli, "data", "add", "data/prices")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    # Only the v1 README is corrupt: the other restored file must not be written either.
+    readme = hash_bytes(b"vendor: acme\n")
+    path = project.root / ".pedigree" / "objects" / readme.hex[:2] / readme.hex[2:]
+    os.chmod(path, 0o644)
+    path.write_bytes(b"vendor: acne\n")
+
+    res = cli("data", "checkout", "data/prices@v1")
+    assert res.code == 5
+    assert res.err.count("\n") == 1
+    assert "corrupt" in res.err
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -174,6 +175,11 @@ def test_an_input_changed_during_the_run_is_flagged(project: Project) -> None:
     (item,) = rec["inputs"]
     assert (item["path"], item["modified"]) == ("data/live.csv", True)
     assert rec["outputs"] == []
+    # Flagged where people look too: when the run ends, and in `show`.
+    res = project.pedigree("run", "--", PYTHON, "job.py")
+    assert "input data/live.csv was modified while the run was going" in res.err
+    shown = project.pedigree("show", "last").out
+    assert re.search(r"data/live\.csv .* modified during the run", shown), shown
 
 
 def test_a_file_read_then_rewritten_is_an_output_and_its_known_past_an_input(

@@ -31,13 +31,15 @@ from tests.lineage.builders import digest, quant_pipeline
 from pedigree.export import export
 
 SPEC = Path(__file__).parent / "openlineage-spec"
+# The schemas of Pedigree's custom facets, at the URLs their `_schemaURL` names.
+CUSTOM = Path(__file__).parents[2] / "docs" / "openlineage"
 
 
 def _registry() -> tuple[Registry, dict[str, Any], dict[str, dict[str, Any]]]:
     core = json.loads((SPEC / "OpenLineage.json").read_text())
     resources = [(core["$id"], Resource.from_contents(core))]
     facets: dict[str, dict[str, Any]] = {}
-    for path in sorted((SPEC / "facets").glob("*.json")):
+    for path in sorted((SPEC / "facets").glob("*.json")) + sorted(CUSTOM.glob("*.json")):
         schema = json.loads(path.read_text())
         resources.append((schema["$id"], Resource.from_contents(schema)))
         for name in schema.get("properties", {}):
@@ -63,10 +65,10 @@ def validate(event: dict[str, Any]) -> None:
         for name, facet in facets.items():
             assert facet["_producer"].startswith("https://")
             assert facet["_schemaURL"].startswith("https://")
-            if name in FACETS:
-                Draft202012Validator(FACETS[name], registry=REGISTRY).validate({name: facet})
-            else:
-                assert name.startswith("pedigree_"), name  # our custom facets
+            assert name in FACETS, name  # a standard facet, or one of ours with its schema
+            Draft202012Validator(FACETS[name], registry=REGISTRY).validate({name: facet})
+            if name.startswith("pedigree_"):
+                assert facet["_schemaURL"] == FACETS[name]["$id"], name
 
 
 def test_openlineage_events_match_the_spec(any_project: Project) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from tests.conftest import PYTHON, Project
 from tests.lineage.builders import RAW_V1, RAW_V2, digest, quant_pipeline
 
@@ -95,12 +96,45 @@ def test_lineage_formats(cli, project: Project) -> None:  # type: ignore[no-unty
     assert {a for a, _, _ in edges} | {b for _, b, _ in edges} <= {n for n, _ in nodes}
     mermaid = cli("lineage", "prices@v1", "--down", "--format", "mermaid").out
     assert mermaid.startswith("flowchart LR\n")
-    assert re.search(r"^  n\d+ -->\|used \(file\)\| n\d+$", mermaid, re.M)
+    assert re.search(r'^  n\d+ -->\|"used \(file\)"\| n\d+$', mermaid, re.M)
     assert "class n0 target;" in mermaid
     data = json.loads(cli("lineage", "prices@v1", "--down", "--depth", "2", "--json").out)
     assert data["direction"] == "down"
     assert data["depth"] == 2
     assert max(n["distance"] for n in data["nodes"]) == 2
+
+
+def test_lineage_shows_the_reviews_of_runs_and_artifact_versions(  # type: ignore[no-untyped-def]
+    cli, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = quant_pipeline(project.tracker())
+    model = digest("model from v1")
+    assert cli("approve", g.runs["train-v1"], "--note", "cleared").code == 0
+    monkeypatch.setenv("PEDIGREE_USER", "maria")
+    assert cli("reject", g.runs["train-v1"], "--note", "look-ahead bias").code == 0
+    assert cli("approve", model, "--note", "weights signed off").code == 0
+    assert cli("approve", "prices@v1").code == 0
+
+    text = cli("lineage", model, "--up").out
+    lines = text.splitlines()
+    assert lines[0].endswith("approved by maria"), text
+    train = next(line for line in lines if "train-v1" in line)
+    assert train.endswith("rejected by maria (2 reviews)"), text
+    assert any("[prices@v1]" in line and line.endswith("approved by maria") for line in lines)
+    assert not any("prices@v2" in line and "approved" in line for line in lines)
+
+    data = json.loads(cli("lineage", model, "--up", "--json").out)
+    nodes = {n["id"]: n for n in data["nodes"]}
+    assert [
+        (a["decision"], a["actor"], a["note"]) for a in nodes[g.runs["train-v1"]]["approvals"]
+    ] == [
+        ("approved", "tester", "cleared"),
+        ("rejected", "maria", "look-ahead bias"),
+    ]
+    assert [a["note"] for a in nodes[model]["approvals"]] == ["weights signed off"]
+    assert nodes[g.runs["prepare-v1"]]["approvals"] == []
+    assert all("approvals" in n for n in data["nodes"])
+    assert "rejected by maria" in cli("lineage", model, "--format", "dot").out
 
 
 def test_lineage_errors_are_one_line(cli, project: Project) -> None:  # type: ignore[no-untyped-def]

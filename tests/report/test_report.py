@@ -139,6 +139,11 @@ def test_the_report_shows_the_whole_record_offline(  # type: ignore[no-untyped-d
         assert "identical" in section["repro"]
         assert re.search(r"approved\s+tester", section["reviews"])
         assert "out-of-sample Sharpe holds" in section["reviews"]
+        # ... and the reviews of its data and outputs, with their notes, not only a dot
+        reviewed = page.inner_text("#approvals table.reviewed")
+        assert re.search(r"prices@v2.*approved\s+tester.*vendor correction checked", reviewed)
+        assert re.search(r"out/model.txt.*rejected\s+tester.*weights not signed", reviewed)
+        assert history.output_digest in reviewed
         assert head in section["audit"]
         assert "The whole audit log was verified when this report was made" in section["audit"]
         assert "run.created" in section["audit"]
@@ -180,6 +185,25 @@ def test_bad_report_arguments(project: Project, history: History, cli, tmp_path:
     assert nowhere.code == 2
     assert "does not exist" in nowhere.err
     assert not (tmp_path / "no").exists()
+
+
+def test_a_report_to_a_pipe_is_written_into_it_not_over_it(  # type: ignore[no-untyped-def]
+    project: Project, history: History, cli, tmp_path: Path
+) -> None:
+    import stat
+    import threading
+
+    fifo = tmp_path / "report.fifo"  # like -o /dev/stdout: a special file must stay what it is
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = cli("report", history.run, "-o", str(fifo))
+    reader.join(timeout=30)
+    assert res.code == 0, res.err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received[0].startswith(b"<!DOCTYPE html>")
+    assert list(tmp_path.glob(".pedigree-report-*")) == []
 
 
 def test_the_default_file_name_and_escaping(project: Project, cli) -> None:  # type: ignore[no-untyped-def]

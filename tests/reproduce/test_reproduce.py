@@ -251,6 +251,20 @@ def test_inputs_come_back_from_the_store_when_the_project_changed(project: Proje
     assert (project.root / "data/prices.csv").read_text() == "100\n"
 
 
+def test_a_program_git_ignores_runs_from_the_project(project: Project) -> None:
+    """`venv/bin/python train.py`: the checkout has no venv/ (ignored), the project does."""
+    setup(project, train())
+    project.write(".gitignore", "data/\nout/\ntools/\n")
+    project.commit("ignore tools")
+    wrapper = project.write("tools/py", f'#!/bin/sh\nexec "{PYTHON}" "$@"\n')
+    wrapper.chmod(0o755)
+    res = project.pedigree("run", "--input", "data/prices.csv", "--", "tools/py", "train.py")
+    assert res.code == 0, res.err
+    res, out = reproduce(project, "last")
+    assert res.code == 0, res.err
+    assert out["verdict"] == "identical", out
+
+
 @pytest.mark.slow
 def test_rebuild_makes_a_virtualenv_with_the_recorded_packages(
     project: Project, tmp_path: Path

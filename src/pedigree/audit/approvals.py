@@ -83,9 +83,21 @@ def _as_json(row: Any) -> dict[str, Any]:
 
 
 def enrich_records(conn: Connection, records: list[dict[str, Any]], detail: bool) -> None:
-    """Add ``approvals`` [{decision, note, actor, at}] (oldest first) to run records."""
+    """Add ``approvals`` [{decision, note, actor, at}] (oldest first) to run records.
+
+    With ``detail`` (``show``), a reviewed input or output (its artifact version, or the dataset
+    version it is) also gets ``approvals``; an item nobody reviewed has no such key.
+    """
     if not records:
         return
+    if detail:
+        items = [i for r in records for role in ("inputs", "outputs") for i in r.get(role) or []]
+        digests = sorted({i["digest"] for i in items if i.get("digest")})
+        if digests:
+            reviewed = approvals_by_node(conn, [], digests)
+            for item in items:
+                if ("artifact", item.get("digest")) in reviewed:
+                    item["approvals"] = reviewed[("artifact", item["digest"])]
     a = t.approvals.c
     found: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in records}
     ids = list(found)

@@ -105,12 +105,15 @@ def find_broken_links(reader: Reader, problems: Problems) -> None:
                     lseq + 1,
                 )
             elif prev != ldigest:
+                # Shortened unless that would print two different digests the same way.
+                a, b = str(prev), str(ldigest)
+                if a[:19] != b[:19]:
+                    a, b = a[:19] + "…", b[:19] + "…"
                 problems.add(
                     "audit_events",
                     f"seq {seq}",
-                    f"does not link to the event before it (its prev is {str(prev)[:19]}…, "
-                    f"seq {lseq} has digest {str(ldigest)[:19]}…): events were removed, "
-                    "inserted or reordered",
+                    f"does not link to the event before it (its prev is {a}, "
+                    f"seq {lseq} has digest {b}): events were removed, inserted or reordered",
                     seq,
                 )
         if problems.flooded:

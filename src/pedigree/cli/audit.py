@@ -121,10 +121,13 @@ def _print_report(report: Report) -> None:
     out = console()
     err = console(stderr=True)
     if report.ok:
-        out.print(
-            f"ok: {report.events:,} events, chain intact from seq 1 to {report.head_seq:,} "
-            f"(head {_short(report.head_digest)})"
-        )
+        if report.events:
+            out.print(
+                f"ok: {report.events:,} events, chain intact from seq 1 to {report.head_seq:,} "
+                f"(head {_short(report.head_digest)})"
+            )
+        else:
+            out.print(f"ok: the log is empty (head {_short(report.head_digest)})")
         if report.rows:
             out.print(
                 f"ok: {len(report.rows)} tables agree with the log "
@@ -133,9 +136,13 @@ def _print_report(report: Report) -> None:
         else:
             out.print(f"(tables not checked: --chain-only) in {report.seconds:.1f} s")
         if report.anchor is not None:
+            where = (
+                f"event seq {report.anchor['seq']:,}"
+                if report.anchor["seq"]
+                else "the head of the empty log (seq 0)"
+            )
             out.print(
-                f"ok: anchor {_short(report.anchor['digest'])} is event seq "
-                f"{report.anchor['seq']:,}: the log extends it"
+                f"ok: anchor {_short(report.anchor['digest'])} is {where}: the log extends it"
             )
         return
     err.print(

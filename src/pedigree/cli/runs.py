@@ -238,7 +238,15 @@ def render_run(rec: dict[str, Any]) -> None:
         if items:
             out.print(f"[bold]{section}[/]")
             for item in items:
-                line(item["kind"], f"{item['path']}  {item['digest'][:19]}…  {item['size']:,} B")
+                flag = "  modified during the run" if item.get("modified") else ""
+                if item.get("approvals"):  # the latest review of this artifact version
+                    flag += (
+                        f"  {item['approvals'][-1]['decision']} by {item['approvals'][-1]['actor']}"
+                    )
+                line(
+                    item["kind"],
+                    f"{item['path']}  {item['digest'][:19]}…  {item['size']:,} B{flag}",
+                )
     if rec.get("reproduction_of"):
         of = rec["reproduction_of"]
         out.print("[bold]reproduction[/]")

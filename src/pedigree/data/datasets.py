@@ -420,24 +420,31 @@ def checkout(
         return dest if single else dest / e.path
 
     total = sum(e.size for e in todo)
+    # Every file is restored (and verified) next to its place first, and the versions are only
+    # moved into place once all of them are: a corrupt object leaves the destination as it was.
+    staged: dict[Path, Path] = {}
     try:
         with Progress("restoring", total, enabled=progress) as bar:
 
             def restore(e: Entry) -> None:
                 path = target(e)
+                tmp = path.parent / f".{path.name}.pedigree-checkout-{os.getpid()}"
+                staged[path] = tmp
                 if e.type == SYMLINK:
-                    _restore_link(objects.get_bytes(e.digest), path)
+                    _restore_link(objects.get_bytes(e.digest), tmp)
                 else:
-                    if path.is_symlink() or path.is_dir():
-                        _remove(path)
-                    objects.get_file(e.digest, path)
-                    os.chmod(path, _FILE_MODE)
+                    objects.get_file(e.digest, tmp)
+                    os.chmod(tmp, _FILE_MODE)
                 bar.advance(e.size)
 
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers()) as pool:
                 list(pool.map(restore, todo))
+        for final in list(staged):
+            if final.is_dir() and not final.is_symlink():
+                _remove(final)
+            os.replace(staged.pop(final), final)
         if clean:
             for path in extra:
                 _remove(dest / path)
@@ -446,6 +453,10 @@ def checkout(
             result.extra = extra
     except OSError as exc:
         raise InvalidInput(f"cannot write {exc.filename or dest}: {exc.strerror or exc}") from exc
+    finally:
+        for tmp in staged.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
     result.written = len(todo)
     return result
 

@@ -167,6 +167,11 @@ def _link(
     modified = False
     if item.role == INPUT and started_ns is not None:
         modified = any(f.mtime_ns > started_ns for f in snap.files)
+        if modified:
+            _warn(
+                f"input {snap.rel} was modified while the run was going; its recorded digest is "
+                "that of its content at the end"
+            )
     return _row(item, snap.rel, str(snap.digest), snap.size, snap.kind, modified=modified)
 
 

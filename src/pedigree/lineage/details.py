@@ -132,4 +132,19 @@ def artifact_details(conn: Connection, digests: Sequence[str]) -> dict[str, dict
             rec["files"] = int(files)
             if rec["size"] is None:
                 rec["size"] = int(total or 0)
+    # Known only as a file inside a dataset version (no run read it there): where it sits.
+    inside = sorted(d for d, rec in out.items() if rec["type"] is None)
+    for condition, params in keys_in(name, "te.digest", inside):
+        for digest, base, path, size in fetch(
+            conn,
+            "SELECT DISTINCT te.digest, ds.path, te.path, te.size FROM tree_entries te"
+            " JOIN datasets ds ON ds.digest = te.tree_digest"
+            f" WHERE {condition} ORDER BY te.digest, ds.path, te.path",
+            params,
+        ):
+            rec = out[digest]
+            rec["size"] = int(size) if rec["size"] is None else rec["size"]
+            full = f"{base}/{path}" if base else path
+            if full not in rec["paths"]:
+                rec["paths"].append(full)
     return out

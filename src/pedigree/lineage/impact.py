@@ -55,6 +55,17 @@ def _current_state(root: Path, rel: str) -> dict[str, str]:
     return out
 
 
+def _current_digest(root: Path, rel: str) -> str | None:
+    """The digest of what ``rel`` holds now (a file's, or a folder's manifest), if anything."""
+    from pedigree.data.snapshot import take
+    from pedigree.errors import InvalidInput
+
+    try:
+        return str(take(root, root / rel).digest)
+    except (InvalidInput, OSError):
+        return None
+
+
 def _stale_reads(
     conn: Connection, root: Path, rel: str
 ) -> tuple[list[dict[str, Any]], dict[str, bool]]:
@@ -129,6 +140,13 @@ def impact_report(
         details = artifact_details(
             conn, sorted(found.other | {n.key for n in tgt.nodes if n.kind == "artifact"})
         )
+        if tgt.kind == "path" and tgt.path is not None:
+            # Versions no run read there (a dataset's, or a file inside one): compare them with
+            # what the path holds now.
+            unread = [n.key for n in tgt.nodes if n.kind == "artifact" and n.key not in current]
+            if unread:
+                now = _current_digest(root, tgt.path)
+                current.update({d: d == now for d in unread})
         sources = []
         for node in tgt.nodes:
             item = node_json(node, runs, details)

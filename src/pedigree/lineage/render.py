@@ -39,8 +39,21 @@ def _short_digest(digest: str | None) -> str:
     return f"{algorithm}:{hexpart[:12]}" if hexpart else digest[:19]
 
 
+def _review(node: dict[str, Any]) -> list[str]:
+    """``approved by maria`` (the latest review), with the count when there are several."""
+    reviews = node.get("approvals") or []
+    if not reviews:
+        return []
+    last = reviews[-1]
+    more = f" ({len(reviews)} reviews)" if len(reviews) > 1 else ""
+    return [f"{last['decision']} by {last['actor']}{more}"]
+
+
 def run_label(node: dict[str, Any]) -> str:
-    """``run 0193a5c2  name (experiment)  status  code <commit>[+patch]  env <digest>``."""
+    """``run 0193a5c2  name (experiment)  status  code <commit>[+patch]  env <digest>``.
+
+    A reviewed run ends with its latest review: ``approved by maria``.
+    """
     parts = [f"run {node.get('short') or node['id']}"]
     name = node.get("name")
     if node.get("experiment"):
@@ -64,11 +77,12 @@ def run_label(node: dict[str, Any]) -> str:
     if reps:
         verdicts = ", ".join(f"{r.get('short') or r['id']} {r['verdict']}" for r in reps)
         parts.append(f"reproduced: {verdicts}")
+    parts += _review(node)
     return "  ".join(parts)
 
 
 def artifact_label(node: dict[str, Any]) -> str:
-    """``path  blake3:<12 hex>  [NAME@vN]  (dir, N files)``."""
+    """``path  blake3:<12 hex>  [NAME@vN]  (dir, N files)``, then its latest review if any."""
     paths = node.get("paths") or []
     datasets = node.get("datasets") or []
     head = paths[0] if paths else (datasets[0] if datasets else "artifact")
@@ -81,6 +95,7 @@ def artifact_label(node: dict[str, Any]) -> str:
         parts.append(f"(also at {len(paths) - 1} other path{'s' if len(paths) > 2 else ''})")
     if node.get("type") == "dir" and node.get("files") is not None:
         parts.append(f"(dir, {node['files']} files)")
+    parts += _review(node)
     return "  ".join(parts)
 
 
@@ -220,7 +235,8 @@ def to_mermaid(report: dict[str, Any]) -> str:
             ids[_key(e["from"]["kind"], e["from"]["id"])],
             ids[_key(e["to"]["kind"], e["to"]["id"])],
         )
-        lines.append(f"  {a} -->|{esc(_edge_word(e))}| {b}")
+        # Quoted: `(` in a bare edge label is a Mermaid syntax error ("used (file)").
+        lines.append(f'  {a} -->|"{esc(_edge_word(e))}"| {b}')
     roots = [ids[_key(n["kind"], n["id"])] for n in report["nodes"] if n.get("root")]
     if roots:
         lines.append("  classDef target stroke-width:3px;")

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pedigree.audit.approvals import approvals_by_node
 from pedigree.errors import InvalidInput
 from pedigree.lineage.details import artifact_details, run_details
 from pedigree.lineage.graph import Direction, NodeRef, walk
@@ -69,6 +70,11 @@ def lineage_report(
             if rec.get("reproduction_of")
         ]
         short = abbreviations(conn, shown)
+        reviews = approvals_by_node(
+            conn,
+            [n.key for n in graph.nodes if n.kind == "run"],
+            [n.key for n in graph.nodes if n.kind == "artifact"],
+        )
     for node, paths in graph.paths.items():
         rec = artifacts.get(node.key)
         if rec is not None:
@@ -86,6 +92,9 @@ def lineage_report(
             if item.get("reproduction_of"):
                 original = item["reproduction_of"]["original"]
                 item["reproduction_of"]["original_short"] = short.get(original, original)
+        # Its reviews (`pedigree approve|reject`), oldest first; a dataset version's belong to
+        # the artifact version its digest names.
+        item["approvals"] = reviews.get((node.kind, node.key), [])
         item["distance"] = graph.distance[node]
         item["root"] = node in graph.roots
         nodes.append(item)

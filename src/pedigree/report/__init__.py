@@ -39,7 +39,10 @@ def write_report(
     verify: bool = True,
     progress: ProgressFn | None = None,
 ) -> Path:
-    """Write the report to ``path`` atomically: a failed report leaves no file behind."""
+    """Write the report to ``path`` atomically: a failed report leaves no file behind.
+
+    An existing ``path`` that is not a regular file (``/dev/stdout``, a FIFO) is written to.
+    """
     from pedigree.errors import InvalidInput
 
     target = Path(path)
@@ -48,6 +51,14 @@ def write_report(
     if not target.parent.is_dir():
         raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist")
     html = build_report(tracker, ref, verify=verify, progress=progress)
+    if target.exists() and not target.is_file():
+        # A device or a pipe (-o /dev/stdout, a FIFO): written to, never replaced by a file.
+        try:
+            with open(target, "w", encoding="utf-8") as out:
+                out.write(html)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {target}: {exc.strerror}") from exc
+        return target
     try:
         fd, tmp = tempfile.mkstemp(prefix=".pedigree-report-", dir=target.parent)
     except OSError as exc:

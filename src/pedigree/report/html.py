@@ -247,21 +247,61 @@ def _reproductions(facts: dict[str, Any]) -> str:
     return _section("reproductions", "Reproductions", body)
 
 
+def _decision(a: dict[str, Any]) -> str:
+    return (
+        f'<span class="{"ok" if a["decision"] == "approved" else "bad"}">{_e(a["decision"])}</span>'
+    )
+
+
+def _reviewed(facts: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The reviews of the other nodes of the diagram (inputs, outputs, upstream runs), labelled."""
+    run_id = facts["run"]["id"]
+    labels: dict[str, str] = {}
+    for n in facts["lineage"]["nodes"]:
+        key = f"{n['kind']}:{n['id']}"
+        if n["kind"] == "run":
+            labels[key] = f"run {n.get('short') or n['id']}"
+        else:
+            names = (n.get("paths") or [])[:1] + (n.get("datasets") or [])
+            labels[key] = "  ".join([*names, n["id"]])
+    for out in facts["run"].get("outputs") or []:
+        labels.setdefault(f"artifact:{out['digest']}", f"{out['path']}  {out['digest']}")
+    found = []
+    for key, items in facts["reviews"].items():
+        if key == f"run:{run_id}":
+            continue
+        label = labels.get(key, key.partition(":")[2])
+        found += [(label, a) for a in items]
+    return sorted(found, key=lambda la: (la[1]["at"] or "", la[0]))
+
+
 def _approvals(facts: dict[str, Any]) -> str:
     items = facts["run"].get("approvals") or []
-    if not items:
+    others = _reviewed(facts)
+    if not items and not others:
         return _section("approvals", "Approvals", '<p class="note">No reviews recorded.</p>')
-    rows = (
-        [
-            f'<span class="{"ok" if a["decision"] == "approved" else "bad"}">'
-            f"{_e(a['decision'])}</span>",
-            _e(a["actor"]),
-            _when(a["at"]),
-            _e(a.get("note") or ""),
-        ]
-        for a in items
-    )
-    return _section("approvals", "Approvals", _table(["decision", "by", "when", "note"], rows))
+    if items:
+        rows = (
+            [_decision(a), _e(a["actor"]), _when(a["at"]), _e(a.get("note") or "")] for a in items
+        )
+        body = _table(["decision", "by", "when", "note"], rows)
+    else:
+        body = '<p class="note">No review of this run recorded.</p>'
+    if others:
+        rows = (
+            [
+                f"<code>{_e(label)}</code>",
+                _decision(a),
+                _e(a["actor"]),
+                _when(a["at"]),
+                _e(a.get("note") or ""),
+            ]
+            for label, a in others
+        )
+        body += "<h3>Reviews of its data, outputs and upstream runs</h3>" + _table(
+            ["reviewed", "decision", "by", "when", "note"], rows, cls="reviewed"
+        )
+    return _section("approvals", "Approvals", body)
 
 
 def _audit(facts: dict[str, Any]) -> str:

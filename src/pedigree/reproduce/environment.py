@@ -62,16 +62,36 @@ def compare_environments(
     return out
 
 
-def _interpreter(version: str | None) -> tuple[str, list[str]]:
-    """A Python of the recorded major.minor version, and notes when there is none."""
+def _version_of(python: str) -> str | None:
+    """``major.minor`` of the interpreter ``python``, or None when it does not run."""
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _interpreter(version: str | None, executable: str | None = None) -> tuple[str, list[str]]:
+    """A Python of the recorded major.minor version, and notes when there is none.
+
+    Candidates are checked by running them: a ``python3.9`` on PATH may be a shim (pyenv)
+    that only says the version is not selected. The recorded interpreter is tried too.
+    """
     if not version:
         return sys.executable, ["no Python version was recorded; using this interpreter"]
     major_minor = ".".join(version.split(".")[:2])
     if f"{sys.version_info.major}.{sys.version_info.minor}" == major_minor:
         return sys.executable, []
-    found = shutil.which(f"python{major_minor}")
-    if found:
-        return found, []
+    candidates = [shutil.which(f"python{major_minor}"), executable]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if _version_of(candidate) == major_minor:
+            return candidate, []
     raise CannotReproduce(
         f"Python {major_minor} (recorded: {version}) is not installed here: the environment "
         "cannot be rebuilt"
@@ -90,7 +110,7 @@ def _requirements(env: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def rebuild(env: dict[str, Any], *, cache_dir: Path) -> tuple[Path, list[str]]:
     """A virtualenv holding exactly the recorded packages; returns its python and notes."""
-    base, notes = _interpreter(env.get("python"))
+    base, notes = _interpreter(env.get("python"), env.get("executable"))
     reqs, skipped = _requirements(env)
     notes += skipped
     from pedigree.data.digest import hash_bytes

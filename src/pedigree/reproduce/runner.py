@@ -103,6 +103,22 @@ def _relocate(value: str, old: Path, new: Path) -> str:
     return value.replace(o + "/", str(new).rstrip("/") + "/")
 
 
+def _program(recorded: str, relocated: str, old_cwd: Path, new_cwd: Path) -> str:
+    """The program to start: the checkout's copy, or the original's when the checkout lacks it.
+
+    An interpreter or tool inside the project (``venv/bin/python``) is usually ignored by git,
+    so the checkout does not hold it; it then runs from the project, as recorded. A bare name
+    (``python``) is looked up on PATH as usual.
+    """
+    if "/" not in recorded and os.sep not in recorded:
+        return relocated
+    here = Path(relocated) if os.path.isabs(relocated) else new_cwd / relocated
+    if os.path.lexists(here):
+        return relocated
+    there = Path(recorded) if os.path.isabs(recorded) else old_cwd / recorded
+    return str(there) if os.path.lexists(there) else relocated
+
+
 def _child_env(recorded: dict[str, str], ws_old: Path, ws_new: Path) -> dict[str, str]:
     from pedigree.tracking.launcher import INJECT_DIR
 
@@ -258,6 +274,12 @@ def _reproduce(
         box["ws"] = ws
         notes += ws.notes
         argv = [_relocate(a, ws.original_root, ws.worktree) for a in original["command"]]
+        argv[0] = _program(
+            original["command"][0],
+            argv[0],
+            Path(original.get("cwd") or ws.original_root),
+            ws.cwd,
+        )
         recorded_env = (original.get("invocation") or {}).get("env") or {}
         child_env = _child_env(recorded_env, ws.original_root, ws.worktree)
         if env == "rebuild":
