@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,20 @@ def test_single_file_checkout_into_a_folder(project: Project, cli: Any, tmp_path
     res = js(cli, "data", "checkout", "data/fx.csv@v1", "--to", str(tmp_path))
     assert Path(res["path"]) == tmp_path / "fx.csv"
     assert (tmp_path / "fx.csv").read_text() == "eurusd,1.09\n"
+
+
+def test_a_checkout_never_replaces_a_device_or_pipe(
+    project: Project, cli: Any, tmp_path: Path
+) -> None:
+    project.write("data/fx.csv", "eurusd,1.09\n")
+    cli("data", "add", "data/fx.csv")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    res = cli("data", "checkout", "data/fx.csv@v1", "--to", str(fifo))
+    assert res.code == 2
+    assert "not a file or folder" in res.err
+    assert "Traceback" not in res.err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_verify_reports_corrupt_and_missing_objects(project: Project, cli: Any) -> None:

@@ -336,6 +336,9 @@ def _destination(tracker: Tracker, version: DatasetVersion, to: str | None) -> P
     dest = Path(os.path.abspath(to))
     if version.kind != "dir" and dest.is_dir() and not dest.is_symlink():
         return dest / (os.path.basename(version.path or version.name) or version.name)
+    if dest.exists() and not (dest.is_file() or dest.is_dir() or dest.is_symlink()):
+        # A device or a pipe (/dev/null...): replacing it by a file would break the machine.
+        raise InvalidInput(f"--to {to}: not a file or folder that a checkout can write")
     return dest
 
 
