@@ -46,6 +46,28 @@ def test_impact_of_a_dataset_version_and_of_a_digest(any_project: Project) -> No
     assert rep["sources"][0]["name"] == "prepare-v2"
 
 
+def test_a_digest_abbreviated_as_text_output_shows_it_names_the_same_version(
+    any_project: Project, cli
+) -> None:  # type: ignore[no-untyped-def]
+    tracker = any_project.tracker()
+    quant_pipeline(tracker)
+    full = str(digest(RAW_V1["AAPL.csv"]))
+    short = full[: len("blake3:") + 12]
+    rep = impact_report(tracker, short)
+    assert rep["target"]["kind"] == "digest"
+    assert rep["target"]["nodes"] == [{"kind": "artifact", "id": full}]
+    assert rep["runs"] == impact_report(tracker, full)["runs"]
+    res = cli("lineage", short.upper().replace("BLAKE3", "blake3"), "--json")
+    assert res.code == 0, res.err
+    # Too short, unknown, or shared by several recorded digests: one line, the usual codes.
+    assert cli("lineage", "blake3:0123").code == 2
+    unknown = cli("lineage", "blake3:" + "0" * 12)
+    assert unknown.code == 3
+    assert len(unknown.err.strip().splitlines()) == 1
+    everything = cli("lineage", "blake3:" + "")
+    assert everything.code == 2
+
+
 def test_impact_of_a_deleted_file_counts_every_read_as_stale(project: Project) -> None:
     tracker = project.tracker()
     quant_pipeline(tracker)

@@ -2,7 +2,8 @@
 
 ``resolve_target`` turns what the user typed into the graph nodes it names:
 
-- ``blake3:<hex>``: that artifact version (it must be recorded somewhere);
+- ``blake3:<hex>``: that artifact version (it must be recorded somewhere); a unique prefix of
+  6+ hex characters, as text output abbreviates digests, names it too;
 - ``NAME@vN``: that dataset version;
 - ``last``, a full run id or a unique prefix of 4+ characters: that run;
 - anything else is a path, relative to the working directory or the project root, or absolute
@@ -35,6 +36,8 @@ __all__ = ["Target", "project_path", "resolve_target"]
 
 _DATASET = re.compile(r"^(?P<name>.+)@v(?P<version>\d+)$")
 _RUNLIKE = re.compile(r"^(last|[0-9a-fA-F-]{4,36})$")
+# An abbreviated digest, as text output prints them (blake3: and 6 to 63 hex characters).
+_DIGEST_PREFIX = re.compile(r"^blake3:([0-9a-fA-F]{6,63})$", re.IGNORECASE)
 TargetKind = Literal["run", "path", "dataset", "digest"]
 
 
@@ -106,7 +109,8 @@ def resolve_target(conn: Connection, text: str, *, root: Path, cwd: Path | None 
 def _digest_target(conn: Connection, text: str) -> Target:
     from pedigree.data.digest import Digest
 
-    digest = str(Digest.parse(text))
+    m = _DIGEST_PREFIX.match(text.strip())
+    digest = _expand_prefix(conn, text, m.group(1).lower()) if m else str(Digest.parse(text))
     known = (
         conn.execute(
             sa.select(t.run_io.c.run_id).where(t.run_io.c.digest == digest).limit(1)
@@ -125,6 +129,31 @@ def _digest_target(conn: Connection, text: str) -> Target:
     if not known:
         raise NotFound(f"no run read or wrote {digest}, and no dataset holds it")
     return Target(text, "digest", digest, [NodeRef("artifact", digest)])
+
+
+def _expand_prefix(conn: Connection, text: str, hexpart: str) -> str:
+    """The one recorded digest that starts ``blake3:<hexpart>`` (as text output shows them)."""
+    from pedigree.errors import Ambiguous
+
+    low = f"blake3:{hexpart}"
+    high = low + "g"  # after every digest that starts with low: hex digits sort before "g"
+    found: set[str] = set()
+    for col in (
+        t.run_io.c.digest,
+        t.datasets.c.digest,
+        t.tree_entries.c.digest,
+        t.tree_entries.c.tree_digest,
+    ):
+        found.update(
+            conn.execute(sa.select(col).where(col >= low, col < high).distinct().limit(2))
+            .scalars()
+            .all()
+        )
+        if len(found) > 1:
+            raise Ambiguous(f"{text!r} matches several digests; give more characters")
+    if not found:
+        raise NotFound(f"no run read or wrote a digest starting {low}, and no dataset holds one")
+    return found.pop()
 
 
 def _dataset_target(conn: Connection, text: str, name: str, version: int) -> Target:
