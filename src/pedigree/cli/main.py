@@ -76,8 +76,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other error (click prints its usage and a "Try" line first).
+        where = exc.ctx.command_path if exc.ctx is not None else "pedigree"
+        click.echo(f"error: {exc.format_message().rstrip('.')} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except PedigreeError as exc:
         click.echo(f"error: {exc.message}", err=True)
