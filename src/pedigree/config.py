@@ -43,7 +43,8 @@ env = []
 ignore = []
 
 [user]
-# The identity recorded on runs and approvals; defaults to PEDIGREE_USER, then the OS user.
+# The identity recorded on runs and approvals. PEDIGREE_USER, when set, overrides it; without
+# either, the OS user is recorded.
 # name = "jane.doe"
 """
 

@@ -126,7 +126,8 @@ def render_report(t: Tracker, report: SweepReport, columns: list[str]) -> None:
             highlight=False,
         )
     if report.not_run:
-        out.print(f"{report.not_run} trials were not run", highlight=False)
+        n = report.not_run
+        out.print(f"{n} trial{'s were' if n != 1 else ' was'} not run", highlight=False)
 
 
 class _Progress:
