@@ -175,8 +175,12 @@ def test_tolerance_turns_a_small_difference_into_equivalent(project: Project) ->
     record(project)
     res, out = reproduce(project, "last", "--atol", "0.01", "--ignore-stdout")
     assert res.code == 0, res.err
-    assert out["verdict"] == "identical"  # outputs equal, stdout not judged, metric within
+    # Outputs equal and stdout not judged, but the metric moved (within tolerance): not identical.
+    assert out["verdict"] == "equivalent"
     assert out["stdout"] is None
+    (score,) = out["metrics"]
+    assert not score["same"]
+    assert score["within"]
     res, out = reproduce(project, "last", "--atol", "0", "--rtol", "0")
     assert res.code == 1
     assert out["verdict"] == "diverged"

@@ -2,8 +2,9 @@
 
 Verdicts:
 
-- ``identical``: every output digest and the standard output are equal (and so every metric);
-- ``equivalent``: some digests differ, but every metric is within the tolerance;
+- ``identical``: every output digest and the standard output are equal, and every metric;
+- ``equivalent``: some digests or metric values differ, but every metric is within the
+  tolerance (a metric can differ while the outputs do not, e.g. with ``--ignore-stdout``);
 - ``diverged``: a metric is outside the tolerance or missing, or digests differ with no metric
   to judge equivalence by;
 - ``failed``: the run could not be reproduced at all (decided before comparing anything).
@@ -104,7 +105,7 @@ def compare(
     )
     if not metrics_ok:
         verdict = "diverged"
-    elif digests_same:
+    elif digests_same and all(m["same"] for m in metric_items):
         verdict = "identical"
     elif metric_items:
         verdict = "equivalent"
