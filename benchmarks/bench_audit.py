@@ -385,6 +385,7 @@ _COLUMNS = {
 
 def load(uri: str, gen: Generator) -> None:
     """Create the schema with Pedigree, then bulk-insert the generated rows."""
+    from pedigree.store import edges
     from pedigree.store.sql import open_store
 
     store = open_store(uri)
@@ -415,6 +416,10 @@ def load(uri: str, gen: Generator) -> None:
                 )
                 cur.execute("ANALYZE")
             raw.commit()
+    with store.engine.begin() as conn:
+        # run_edges is derived from the rows above, as migrations and the projectors derive it
+        # (no run here reads what another made, so it stays empty).
+        edges.rebuild(conn)
     store.close()
 
 

@@ -69,6 +69,7 @@ def test_a_clean_store_verifies(golden: Golden, processes: int) -> None:
         "reproductions",
         "approvals",
         "sweeps",
+        "run_edges",
     ):
         assert report.rows[table] > 0, table
 
@@ -346,6 +347,25 @@ CASES = [
         "delete an environment",
         lambda u, h: [f"DELETE FROM environments WHERE digest = 'blake3:{'e' * 64}'"],
         "environments",
+    ),
+    # -- run-to-run edges (recomputed from run_io, tree_entries, datasets, reproductions) --------
+    Case(
+        "delete a run-to-run edge",
+        lambda u, h: [f"DELETE FROM run_edges WHERE src = '{h.run}' AND dst = '{h.repro}'"],
+        "run_edges",
+        lambda h: f"src={h.run!r}, dst={h.repro!r}",
+    ),
+    Case(
+        "insert a run-to-run edge",
+        lambda u, h: [f"INSERT INTO run_edges (src, dst) VALUES ('{h.sweep}', '{h.run}')"],
+        "run_edges",
+        lambda h: f"src={h.sweep!r}, dst={h.run!r}",
+    ),
+    Case(
+        "redirect a run-to-run edge",
+        lambda u, h: [f"UPDATE run_edges SET dst = '{h.trial}' WHERE src = '{h.run}'"],
+        "run_edges",
+        lambda h: f"dst={h.trial!r}",
     ),
     # -- reviews, reproductions, sweeps ---------------------------------------------------------
     Case(

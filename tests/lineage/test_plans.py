@@ -22,12 +22,14 @@ from tests.conftest import Project
 
 from pedigree.lineage import NodeRef, impact_report, lineage_report, reach, walk
 from pedigree.lineage.closure import affected, downstream_runs
+from pedigree.store import Event, edges
 from pedigree.store import schema as t
 
 # Tables (and the aliases the lineage statements give them) that are only ever searched by
 # index. Resolving a path target does scan ``datasets`` by path, a small table with no such index.
 _SEARCHED = {"run_io", "tree_entries", "runs", "latest_metrics", "i", "o", "io", "te", "r", "m"}
 _SEARCHED |= {"ds", "rp"}  # datasets and reproductions, in the walks
+_SEARCHED |= {"run_edges", "e"}  # the impact closure's steps
 
 
 def _populate(project: Project, runs: int = 2000) -> tuple[list[str], list[str], str]:
@@ -98,6 +100,7 @@ def _populate(project: Project, runs: int = 2000) -> tuple[list[str], list[str],
                 for i in range(runs - 400, runs, 2)
             ],
         )
+        edges.rebuild(conn)  # loaded past the projectors
     return ids, [f"blake3:a{i:063x}" for i in range(0, runs * 4, 97)], trees[0]
 
 
@@ -182,3 +185,74 @@ def test_sqlite_plans_only_look_things_up(project: Project, analyzed: bool) -> N
     recursive = [s for s in statements if "RECURSIVE" in s.upper()]
     assert len(recursive) >= 10
     assert _bad_steps(project, statements) == []
+
+
+@pytest.mark.parametrize("analyzed", [False, True], ids=["no-statistics", "analyzed"])
+def test_sqlite_plans_of_the_edge_upkeep_only_look_things_up(
+    project: Project, analyzed: bool
+) -> None:
+    """The statements the projectors add run-to-run edges with (``store.edges``) run for every
+    run recorded: on a large store they must look up the new rows' neighbours, never scan."""
+    ids, outputs, tree = _populate(project)
+    if analyzed:
+        with project.tracker().store.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    tracker = project.tracker()
+    with _traced(project) as statements:
+        run = tracker.create_run(experiment="p0", name="new")
+        item = {"size": 1, "kind": "file", "declared": False, "modified": False}
+        reads = [
+            {**item, "role": "input", "path": "in/x.bin", "digest": outputs[3]},
+            {
+                **item,
+                "role": "input",
+                "path": "data/raw/ds0/f1.csv",
+                "digest": "blake3:f" + "0" * 62 + "1",
+            },
+            {**item, "role": "output", "path": "out/new.bin", "digest": "blake3:" + "e" * 64},
+        ]
+        tracker._append([Event("run.io", {"run_id": run, "items": reads}, run)])
+        # recorded again: the run's edges are recomputed
+        tracker._append([Event("run.io", {"run_id": run, "items": reads[:1]}, run)])
+        tracker.end_run(run, "finished", exit_code=0)
+        tracker._append(
+            [
+                Event("run.attached", {"run_id": run, "items": [{**reads[2], "path": "o2"}]}, run),
+                Event(
+                    "tree.recorded",
+                    {"digest": "blake3:" + "c" * 64, "entries": [["a.csv", outputs[5], 1]]},
+                ),
+                Event(
+                    "dataset.versioned",
+                    {
+                        "name": "made",
+                        "version": 1,
+                        "digest": tree,
+                        "kind": "dir",
+                        "size": 20,
+                        "file_count": 20,
+                        "path": "data/made",
+                        "created_at": 0.0,
+                        "user": "t",
+                        "run_id": run,
+                    },
+                ),
+                Event(
+                    "reproduction.recorded",
+                    {"run_id": ids[7], "original_id": run, "verdict": "identical", "details": {}},
+                    ids[7],
+                ),
+            ]
+        )
+    upkeep = [s for s in statements if "run_edges" in s]
+    assert len(upkeep) >= 6
+    store = tracker.store
+    bad = []
+    with store.engine.connect() as conn:
+        for sql in upkeep:
+            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all():
+                detail = str(row[-1])
+                scan = re.match(r"SCAN (\w+)", detail)
+                if "BLOOM FILTER" in detail or (scan and scan.group(1) != "json_each"):
+                    bad.append(f"{detail}  <-  {sql[:160]}")
+    assert bad == []

@@ -20,6 +20,7 @@ from tests.conftest import Project
 from pedigree.lineage import NodeRef, reach, walk
 from pedigree.lineage.closure import affected, downstream_runs, run_outputs
 from pedigree.lineage.graph import Edge
+from pedigree.store import edges
 from pedigree.store import schema as t
 
 State = tuple[NodeRef, bool]  # a node, and whether it was reached through a part edge
@@ -223,6 +224,8 @@ def load(project: Project, g: Rows) -> Any:
             {"run_id": r, "key": "m", "step": 0, "value": 1.0, "ts": 0.0} for r in g.runs[:4]
         ]
         conn.execute(t.latest_metrics.insert(), metrics)
+        # Loaded past the projectors: the run-to-run edges from the rows, as a migration does.
+        edges.rebuild(conn)
     return store
 
 

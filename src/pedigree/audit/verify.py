@@ -15,6 +15,12 @@ Two checks over one consistent snapshot of the database:
    points have no natural key; they are compared in logging order (``id`` order), so moving
    points around is caught too.
 
+   ``run_edges`` (run-to-run edges, see ``store.edges``) is derived from other tables rather
+   than written by events of its own: it is compared, in SQL, with the edges ``run_io``,
+   ``tree_entries``, ``datasets`` and ``reproductions`` make (those being checked against the
+   log as above); an edge missing from it and an edge it has that they do not make are each
+   reported with the table and the edge.
+
 With two or more cores and a large log the work is shared out by ranges of run ids across processes
 (``pedigree.audit.check``). On PostgreSQL every process reads one exported snapshot; on SQLite each
 reads its own, and the check starts again if a write landed in between (the last attempt reads in
@@ -48,10 +54,12 @@ from pedigree.errors import InvalidInput, StoreError
 if TYPE_CHECKING:
     from pedigree.store.sql import SQLStore
 
-__all__ = ["Problem", "Report", "parse_anchor", "verify"]
+__all__ = ["DERIVED", "UNVERIFIED", "Problem", "Report", "parse_anchor", "verify"]
 
 # Tables that are not projections of the log: operational state, the head row, migrations.
 UNVERIFIED = frozenset({"audit_events", "audit_head", "run_liveness", "alembic_version"})
+# Tables computed from the other (verified) tables: compared with a recomputation in SQL.
+DERIVED = frozenset({"run_edges"})
 # Below this many events one process is faster than starting others.
 PARALLEL_MIN_EVENTS = 150_000
 _ATTEMPTS = 3
@@ -147,9 +155,14 @@ def verify(
         if gc_was_enabled:
             gc.enable()
     assert outcome is not None
-    results, events, chain_problems = outcome
+    results, events, chain_problems, derived = outcome
     report = Report(processes=len(results), events=events)
     problems = _merge(results, base, report, chain_problems)
+    if derived is not None:
+        rows, found = derived
+        report.rows["run_edges"] = rows
+        problems += found.items
+        report.problem_count += found.count
     report.problems = sorted(problems, key=lambda p: (p.seq is None, p.seq or 0))[:max_problems]
     if report.anchor is not None:
         report.anchor["extends"] = report.anchor["seq"] is not None and report.ok
@@ -247,7 +260,39 @@ def _process_count(store: SQLStore, events: int, processes: int | None, in_proce
     return min(cores or 1, 8) if events >= PARALLEL_MIN_EVENTS else 1
 
 
-Outcome = tuple[list[PartResult], int, list[Problem]]
+# The shares' results, the number of events, the chain's problems, and (when the tables are
+# checked) the rows of run_edges and its problems.
+Outcome = tuple[list[PartResult], int, list[Problem], tuple[int, Problems] | None]
+
+
+def _check_edges(reader: Reader, limit: int) -> tuple[int, Problems]:
+    """``run_edges`` against the edges the other tables make, computed in SQL."""
+    # (Here rather than at the top: worker processes import neither the store nor SQLAlchemy.)
+    from pedigree.store import edges
+
+    found = Problems(limit)
+    table = edges.TABLE
+    for chunk in reader.stream(edges.difference_select()):
+        for what, src, dst in chunk:
+            key = f"(src={src!r}, dst={dst!r})"
+            if what == "missing":
+                found.add(
+                    table,
+                    key,
+                    "the edge is missing: run_io, tree_entries, datasets and reproductions make "
+                    "it (deleted)",
+                )
+            else:
+                found.add(
+                    table,
+                    key,
+                    "run_io, tree_entries, datasets and reproductions do not make this edge "
+                    "(inserted, or the rows it rests on were changed)",
+                )
+        if found.flooded:
+            break
+    rows = int(reader.all(f'SELECT COUNT(*) FROM "{table}"')[0][0])
+    return rows, found
 
 
 def _run(
@@ -285,7 +330,8 @@ def _run(
             chain = found.items
             if not chain:
                 chain = [Problem("audit_events", "(all)", "the chain's links do not add up")]
-        return results, events, chain
+        derived = _check_edges(reader, base.limit) if base.tables else None
+        return results, events, chain, derived
 
 
 # -- worker processes ---------------------------------------------------------------------------

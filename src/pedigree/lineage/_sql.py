@@ -20,6 +20,8 @@ from typing import Any, Literal
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
+from pedigree.store.edges import ends_with
+
 __all__ = ["Dialect", "dialect", "ends_with", "fetch", "keys_in", "likely_one", "prepare"]
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -83,14 +85,6 @@ def keys_in(
         names = [f"{prefix}{i}" for i in range(len(chunk))]
         condition = f"{column} IN ({', '.join(':' + n for n in names)})"
         yield condition, dict(zip(names, chunk, strict=True))
-
-
-def ends_with(full: str, tail: str) -> str:
-    """``full`` is ``tail`` or ends with ``/`` + ``tail`` (no LIKE: ``_`` is common in names)."""
-    return (
-        f"({full} = {tail} OR (length({full}) > length({tail})"
-        f" AND substr({full}, length({full}) - length({tail})) = '/' || {tail}))"
-    )
 
 
 def likely_one(name: Dialect, condition: str) -> str:

@@ -2,17 +2,20 @@
 
 The closure is what ``reach(..., direction="down")`` finds (runs, the artifact versions they
 made, the folders holding the files they wrote, the dataset versions they produced), computed
-by one recursive statement that also returns what impact shows of each (``affected``). Its
-shape differs by backend, because the two evaluate a recursive CTE differently:
+by one recursive statement that also returns what impact shows of each (``affected``). The
+statement is the same on both backends:
 
-- SQLite takes the queue one row at a time and runs every recursive SELECT for it, so the
-  fewer rows the better: the walk is over runs only (a step is "the readers of what this run
-  made", composed from the artifact-level edges), and the artifacts come afterwards, as the
-  outputs of the runs found, joined in the same statement.
-- PostgreSQL takes the whole frontier at a time, with one recursive reference (an inner
-  ``WITH`` shares it between the edge kinds), so it walks artifacts and runs alike and the
-  artifacts are rows of the walk, with their path, type and size. A folder holding a file a run
-  wrote leads on only as a whole, so it is a column of that file's row rather than a node.
+- the walk is over runs only, along ``run_edges`` (kept by the projections, see
+  ``store.edges``: run ``dst`` read something run ``src`` made, by each kind of edge the
+  artifact-level walk follows), so each step is one lookup in the table's primary key; it
+  starts from the readers of the start digests (and of the files of start folders) and the
+  start runs;
+- the artifacts come afterwards, joined once to the runs found: their outputs (with the
+  folders holding each file, which lead on only as a whole and so are not walked as nodes),
+  the dataset versions they produced, their rows and latest metrics.
+
+On SQLite every join order is fixed (``CROSS JOIN``) and the row a step reads is hinted as one
+(see ``lineage._sql.likely_one``); PostgreSQL plans the joins itself.
 
 Both are held to ``reach`` and to a reference walk in Python (``tests/lineage``).
 
@@ -72,65 +75,57 @@ def _starts(starts: Sequence[NodeRef]) -> tuple[list[str], list[str]]:
     return digests, runs
 
 
-# -- SQLite: a walk over runs ---------------------------------------------------------------------
+# -- the statement ---------------------------------------------------------------------------------
 
 
-# Always true; it carries the estimate (see ``likely_one``). The unary ``+`` keeps SQLite from
-# carrying ``IS NOT NULL`` over to the joined column as a range to scan.
-_HINT = likely_one("sqlite", "+d.run_id IS NOT NULL")
+def _hint(name: Dialect) -> str:
+    # Always true; on SQLite it carries the estimate (see ``likely_one``), and the unary ``+``
+    # keeps SQLite from carrying ``IS NOT NULL`` over to the joined column as a range to scan.
+    return likely_one(name, "+d.run_id IS NOT NULL") if name == "sqlite" else "TRUE"
 
 
-def _sqlite_runs(has_digests: bool, has_runs: bool) -> str:
+def _text(name: Dialect, expr: str) -> str:
+    # PostgreSQL types a recursive CTE by its first term: all of them text.
+    return f"CAST({expr} AS TEXT)" if name == "postgresql" else expr
+
+
+def _keys(name: Dialect, param: str) -> str:
+    """The values of a list parameter as rows of ``s(value)``."""
+    if name == "postgresql":
+        return f"unnest(CAST(:{param} AS TEXT[])) AS s(value)"
+    return f"json_each(:{param}) AS s"
+
+
+def _runs(name: Dialect, has_digests: bool, has_runs: bool) -> str:
     """``d(run_id)``: every run downstream of the start digests and runs, the latter included."""
-    hint = _HINT
     anchors = []
     if has_digests:
         # The starts first (``CROSS JOIN``): else SQLite may scan tree_entries for them.
-        starts = "FROM json_each(:digests) AS s CROSS JOIN"
+        starts = f"FROM {_keys(name, 'digests')} CROSS JOIN"
         anchors += [
-            f"SELECT i.run_id {starts} run_io i WHERE i.digest = s.value AND i.role = 'input'",
-            f"SELECT i.run_id {starts} tree_entries te CROSS JOIN run_io i"
+            f"SELECT {_text(name, 'i.run_id')} {starts} run_io i"
+            " WHERE i.digest = s.value AND i.role = 'input'",
+            f"SELECT {_text(name, 'i.run_id')} {starts} tree_entries te CROSS JOIN run_io i"
             " WHERE te.tree_digest = s.value AND i.digest = te.digest AND i.role = 'input'"
             f" AND {ends_with('i.path', 'te.path')}",
         ]
     if has_runs:
-        anchors.append("SELECT value FROM json_each(:runs)")
-    readers = "CROSS JOIN run_io i"
-    steps = [
-        # an output, read as such
-        f"FROM d CROSS JOIN run_io o {readers} WHERE {hint} AND o.run_id = d.run_id"
-        " AND o.role = 'output' AND i.digest = o.digest AND i.role = 'input'",
-        # a folder output, a file of which is read
-        f"FROM d CROSS JOIN run_io o CROSS JOIN tree_entries te {readers} WHERE {hint}"
-        " AND o.run_id = d.run_id AND o.role = 'output' AND te.tree_digest = o.digest"
-        f" AND i.digest = te.digest AND i.role = 'input' AND {ends_with('i.path', 'te.path')}",
-        # a folder holding a file the run wrote, read as a whole (not through its other files)
-        f"FROM d CROSS JOIN run_io o CROSS JOIN tree_entries te {readers} WHERE {hint}"
-        " AND o.run_id = d.run_id AND o.role = 'output' AND te.digest = o.digest"
-        f" AND {ends_with('o.path', 'te.path')} AND i.digest = te.tree_digest"
-        " AND i.role = 'input'",
-        # a dataset version the run produced, read as a whole or a file of it
-        f"FROM d CROSS JOIN datasets ds {readers} WHERE {hint} AND ds.run_id = d.run_id"
-        " AND i.digest = ds.digest AND i.role = 'input'",
-        f"FROM d CROSS JOIN datasets ds CROSS JOIN tree_entries te {readers} WHERE {hint}"
-        " AND ds.run_id = d.run_id AND te.tree_digest = ds.digest AND i.digest = te.digest"
-        f" AND i.role = 'input' AND {ends_with('i.path', 'te.path')}",
-    ]
-    recursive = [f"SELECT i.run_id {s}" for s in steps]
-    # its reproductions
-    recursive.append(
-        f"SELECT rp.run_id FROM d CROSS JOIN reproductions rp WHERE {hint}"
-        " AND rp.original_id = d.run_id"
+        anchors.append(f"SELECT {_text(name, 's.value')} FROM {_keys(name, 'runs')}")
+    # the runs that read what a run found made (``store.edges``)
+    step = (
+        f"SELECT {_text(name, 'e.dst')} FROM d CROSS JOIN run_edges e"
+        f" WHERE {_hint(name)} AND e.src = d.run_id"
     )
-    return f"d(run_id) AS ({' UNION '.join(anchors + recursive)})"
+    return f"d(run_id) AS ({' UNION '.join([*anchors, step])})"
 
 
-@functools.lru_cache(maxsize=8)
-def _sqlite_affected(has_digests: bool, has_runs: bool) -> str:
-    hint = _HINT
+@functools.lru_cache(maxsize=16)
+def _affected(name: Dialect, has_digests: bool, has_runs: bool) -> str:
+    hint = _hint(name)
     return (
-        f"WITH RECURSIVE {_sqlite_runs(has_digests, has_runs)}"
-        f" SELECT {_OUTPUT}, o.digest, o.path, o.kind, te.tree_digest, NULL, NULL, NULL, o.size"
+        f"WITH RECURSIVE {_runs(name, has_digests, has_runs)}"
+        f" SELECT {_OUTPUT}, o.digest, o.path, o.kind, te.tree_digest, NULL, NULL,"
+        " CAST(NULL AS DOUBLE PRECISION), o.size"
         " FROM d CROSS JOIN run_io o LEFT JOIN tree_entries te ON te.digest = o.digest"
         f" AND {ends_with('o.path', 'te.path')}"
         f" WHERE {hint} AND o.run_id = d.run_id AND o.role = 'output'"
@@ -143,58 +138,15 @@ def _sqlite_affected(has_digests: bool, has_runs: bool) -> str:
     )
 
 
-# -- PostgreSQL: a walk over runs and artifacts, a frontier at a time -----------------------------
-
-_T = "CAST(NULL AS TEXT)"
-_PG_WALK = (
-    "WITH RECURSIVE w(kind, key, path, akind, size, label, tree) AS ("
-    f"SELECT CAST('a' AS TEXT), s, {_T}, {_T}, CAST(NULL AS BIGINT), {_T}, {_T}"
-    " FROM unnest(CAST(:digests AS TEXT[])) AS s"
-    f" UNION ALL SELECT 'r', s, {_T}, {_T}, NULL, {_T}, {_T}"
-    " FROM unnest(CAST(:runs AS TEXT[])) AS s"
-    " UNION (WITH f AS (SELECT kind, key, tree FROM w)"
-    # run -> what it wrote, and a folder holding each file (``tree``: it leads on as a whole
-    # only, so it is not walked as a node; reading the outputs once serves both)
-    " SELECT 'a', CAST(o.digest AS TEXT), o.path, CAST(o.kind AS TEXT), o.size, NULL,"
-    " CAST(te.tree_digest AS TEXT)"
-    " FROM f JOIN run_io o ON o.run_id = f.key AND o.role = 'output'"
-    f" LEFT JOIN tree_entries te ON te.digest = o.digest AND {ends_with('o.path', 'te.path')}"
-    " WHERE f.kind = 'r'"
-    # run -> a dataset version it produced
-    " UNION ALL SELECT 'a', CAST(ds.digest AS TEXT), NULL, NULL, NULL,"
-    " ds.name || '@v' || ds.version, NULL FROM f JOIN datasets ds ON ds.run_id = f.key"
-    " WHERE f.kind = 'r'"
-    # run -> its reproductions
-    " UNION ALL SELECT 'r', CAST(rp.run_id AS TEXT), NULL, NULL, NULL, NULL, NULL"
-    " FROM f JOIN reproductions rp ON rp.original_id = f.key WHERE f.kind = 'r'"
-    # artifact -> its readers
-    " UNION ALL SELECT 'r', CAST(i.run_id AS TEXT), NULL, NULL, NULL, NULL, NULL"
-    " FROM f JOIN run_io i ON i.digest = f.key AND i.role = 'input' WHERE f.kind = 'a'"
-    # folder holding a file a run wrote -> its readers (as a whole)
-    " UNION ALL SELECT 'r', CAST(i.run_id AS TEXT), NULL, NULL, NULL, NULL, NULL"
-    " FROM f JOIN run_io i ON i.digest = f.tree AND i.role = 'input' WHERE f.tree IS NOT NULL"
-    # folder -> the readers of its files
-    " UNION ALL SELECT 'r', CAST(i.run_id AS TEXT), NULL, NULL, NULL, NULL, NULL"
-    " FROM f JOIN tree_entries te ON te.tree_digest = f.key"
-    " JOIN run_io i ON i.digest = te.digest AND i.role = 'input'"
-    f" AND {ends_with('i.path', 'te.path')} WHERE f.kind = 'a'))"
-)
-_PG_AFFECTED = (
-    f"{_PG_WALK}"
-    f" SELECT CASE WHEN w.path IS NOT NULL THEN {_OUTPUT} ELSE {_DATASET} END, w.key,"
-    " COALESCE(w.path, w.label), w.akind, w.tree, NULL, NULL, CAST(NULL AS DOUBLE PRECISION),"
-    " w.size FROM w WHERE w.kind = 'a' AND (w.path IS NOT NULL OR w.label IS NOT NULL)"
-    f" UNION ALL SELECT {_RUN}, w.key, r.experiment, r.name, r.status, r.kind, m.key, m.value,"
-    " NULL FROM w LEFT JOIN runs r ON r.id = w.key LEFT JOIN latest_metrics m ON m.run_id = w.key"
-    " WHERE w.kind = 'r'"
-)
+@functools.lru_cache(maxsize=16)
+def _downstream(name: Dialect, has_digests: bool, has_runs: bool) -> str:
+    return f"WITH RECURSIVE {_runs(name, has_digests, has_runs)} SELECT run_id FROM d"
 
 
-def _statement(name: Dialect, digests: list[str], runs: list[str]) -> tuple[str, dict[str, Any]]:
+def _params(name: Dialect, digests: list[str], runs: list[str]) -> dict[str, Any]:
     if name == "postgresql":
-        return _PG_AFFECTED, {"digests": digests, "runs": runs}
-    sql = _sqlite_affected(bool(digests), bool(runs))
-    return sql, {"digests": json.dumps(digests), "runs": json.dumps(runs)}
+        return {"digests": digests, "runs": runs}
+    return {"digests": json.dumps(digests), "runs": json.dumps(runs)}
 
 
 def affected(conn: Connection, starts: Sequence[NodeRef]) -> Affected:
@@ -204,7 +156,7 @@ def affected(conn: Connection, starts: Sequence[NodeRef]) -> Affected:
     if not digests and not runs:
         return out
     name = prepare(conn, work_mem=_WORK_MEM)
-    sql, params = _statement(name, digests, runs)
+    sql, params = _affected(name, bool(digests), bool(runs)), _params(name, digests, runs)
     artifacts, other, datasets, metrics = out.artifacts, out.other, out.datasets, out.metrics
     found = out.runs
     for tag, key, a, b, c, e, m, x, n in fetch(conn, sql, params):
@@ -240,12 +192,7 @@ def downstream_runs(conn: Connection, starts: Sequence[NodeRef]) -> set[str]:
     if not digests and not runs:
         return set()
     name = prepare(conn, work_mem=_WORK_MEM)
-    if name == "postgresql":
-        sql = f"{_PG_WALK} SELECT DISTINCT w.key FROM w WHERE w.kind = 'r'"
-        params: dict[str, Any] = {"digests": digests, "runs": runs}
-    else:
-        sql = f"WITH RECURSIVE {_sqlite_runs(bool(digests), bool(runs))} SELECT run_id FROM d"
-        params = {"digests": json.dumps(digests), "runs": json.dumps(runs)}
+    sql, params = _downstream(name, bool(digests), bool(runs)), _params(name, digests, runs)
     return {row[0] for row in fetch(conn, sql, params)}
 
 

@@ -3,7 +3,9 @@
 A projector is a function of a connection and an event payload. Projectors run inside the
 append transaction, after the event is chained, so a refused change (``RunImmutable``) rolls back
 the event too. They are also the reference for ``audit verify``: the tables must be exactly
-what the projectors make of the log.
+what the projectors make of the log. The projectors of ``run_io``, ``tree_entries``,
+``datasets`` and ``reproductions`` rows also add the run-to-run edges those rows make
+(``store.edges``), with one statement restricted to the new rows.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Connection
 from pedigree.audit.codec import Columns, unpack_points
 from pedigree.errors import Conflict, RunImmutable, RunNotFound
 from pedigree.jsonutil import canonical_json
+from pedigree.store import edges
 from pedigree.store import schema as t
 from pedigree.store.events import RUN_SCOPED_WHILE_RUNNING, Event
 
@@ -210,12 +213,12 @@ def _run_io(conn: Connection, p: dict[str, Any]) -> None:
         return
     run_id = p["run_id"]
     keys = [(i["role"], i["path"]) for i in items]
-    conn.execute(
+    replaced = conn.execute(
         t.run_io.delete().where(
             t.run_io.c.run_id == run_id,
             sa.tuple_(t.run_io.c.role, t.run_io.c.path).in_(keys),
         )
-    )
+    ).rowcount
     conn.execute(
         t.run_io.insert(),
         [
@@ -232,6 +235,12 @@ def _run_io(conn: Connection, p: dict[str, Any]) -> None:
             for i in items
         ],
     )
+    if replaced:
+        # Rows recorded again: an edge may have rested on what they held.
+        edges.recompute_run(conn, run_id)
+    else:
+        inputs = [path for role, path in keys if role == "input"]
+        edges.record_io(conn, run_id, inputs, [path for role, path in keys if role != "input"])
 
 
 @projector("run.attached")
@@ -270,6 +279,7 @@ def _run_attached(conn: Connection, p: dict[str, Any]) -> None:
             for i in items
         ],
     )
+    edges.record_io(conn, run_id, [], [i["path"] for i in items])
 
 
 @projector("run.ended")
@@ -321,6 +331,7 @@ def _tree_recorded(conn: Connection, p: dict[str, Any]) -> None:
                 for path, d, size in p["entries"]
             ],
         )
+        edges.record_tree(conn, p["digest"])
 
 
 @projector("dataset.versioned")
@@ -344,6 +355,8 @@ def _dataset_versioned(conn: Connection, p: dict[str, Any]) -> None:
             }
         )
     )
+    if p.get("run_id") is not None:
+        edges.record_dataset(conn, p["name"], p["version"])
 
 
 @projector("reproduction.recorded")
@@ -356,6 +369,7 @@ def _reproduction_recorded(conn: Connection, p: dict[str, Any]) -> None:
             details=canonical_json(p["details"]),
         )
     )
+    edges.record_reproduction(conn, p["run_id"])
 
 
 @projector("approval.recorded")

@@ -172,6 +172,18 @@ reproductions = sa.Table(
     sa.Index(None, "original_id"),
 )
 
+# Run-to-run edges, kept by the projections (see ``store.edges``): run ``dst`` read something
+# run ``src`` made. The impact closure walks them by ``src`` (the primary key); ``dst`` finds the
+# edges of a run whose inputs are recorded again. On SQLite the table is its primary key.
+run_edges = sa.Table(
+    "run_edges",
+    metadata,
+    sa.Column("src", _ID, primary_key=True),
+    sa.Column("dst", _ID, primary_key=True),
+    sa.Index(None, "dst"),
+    sqlite_with_rowid=False,
+)
+
 approvals = sa.Table(
     "approvals",
     metadata,
