@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from tests.conftest import Project
-from tests.lineage.test_queries import Rows, random_graph
+from tests.lineage.test_queries import Rows, check_closure, random_graph, start_groups
 
 from pedigree.audit.verify import verify
 from pedigree.lineage import NodeRef
-from pedigree.lineage.closure import affected, downstream_runs
 from pedigree.store import Event, edges
 
 Edge = tuple[str, str]
@@ -123,19 +122,8 @@ def test_edges_recorded_in_any_order_are_the_recomputation(any_project: Project,
         assert table == reference_edges(g)
         assert not list(conn.exec_driver_sql(edges.difference_select()))
 
-        starts = [NodeRef("run", r) for r in g.runs]
-        starts += [NodeRef("artifact", d) for d in g.digests()]
-        for group in [[s] for s in starts] + [starts[:3] + starts[-3:]]:
-            expected: set[NodeRef] = set()
-            for start in group:
-                expected |= set(g.walk(start, "down", 10**6)[0])
-            runs = {n.key for n in expected if n.kind == "run"}
-            artifacts = {n.key for n in expected if n.kind == "artifact"}
-            found = affected(conn, group)
-            assert set(found.runs) == runs, group
-            given = {n.key for n in group if n.kind == "artifact"}
-            assert found.artifacts.keys() | found.other | given == artifacts, group
-            assert downstream_runs(conn, group) == runs, group
+        for group in start_groups(g):
+            check_closure(conn, g, group)
     report = verify(store, in_process=True)
     assert report.ok, [str(p) for p in report.problems]
     assert report.rows["run_edges"] == len(table)

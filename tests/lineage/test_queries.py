@@ -250,26 +250,36 @@ def test_walks_match_the_reference(any_project: Project, seed: int) -> None:
                     assert got.truncated == more, (start, direction, depth)
 
 
+def start_groups(g: Rows) -> list[list[NodeRef]]:
+    """Every run and digest of ``g`` alone, and a few of them together."""
+    starts = [NodeRef("run", r) for r in g.runs] + [NodeRef("artifact", d) for d in g.digests()]
+    return [[s] for s in starts] + [starts[:3] + starts[-3:]]
+
+
+def check_closure(conn: Any, g: Rows, group: list[NodeRef]) -> tuple[Any, set[str]]:
+    """The impact closure of ``group`` is the reference walk's; returns it and its runs."""
+    expected: set[NodeRef] = set()
+    for start in group:
+        expected |= set(g.walk(start, "down", 10**6)[0])
+    runs = {n.key for n in expected if n.kind == "run"}
+    artifacts = {n.key for n in expected if n.kind == "artifact"}
+    found = affected(conn, group)
+    assert set(found.runs) == runs, group
+    given = {n.key for n in group if n.kind == "artifact"}
+    assert found.artifacts.keys() | found.other | given == artifacts, group
+    assert not found.artifacts.keys() & found.other
+    assert downstream_runs(conn, group) == runs, group
+    assert run_outputs(conn, sorted(runs)) | given == artifacts, group
+    return found, runs
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_impact_closure_matches_the_reference(any_project: Project, seed: int) -> None:
     g = random_graph(seed)
     store = load(any_project, g)
-    starts = [NodeRef("run", r) for r in g.runs] + [NodeRef("artifact", d) for d in g.digests()]
-    starts_sets = [[s] for s in starts] + [starts[:3] + starts[-3:]]
     with store.read() as conn:
-        for group in starts_sets:
-            expected: set[NodeRef] = set()
-            for start in group:
-                expected |= set(g.walk(start, "down", 10**6)[0])
-            runs = {n.key for n in expected if n.kind == "run"}
-            artifacts = {n.key for n in expected if n.kind == "artifact"}
-            found = affected(conn, group)
-            assert set(found.runs) == runs, group
-            given = {n.key for n in group if n.kind == "artifact"}
-            assert found.artifacts.keys() | found.other | given == artifacts, group
-            assert not found.artifacts.keys() & found.other
-            assert downstream_runs(conn, group) == runs, group
-            assert run_outputs(conn, sorted(runs)) | given == artifacts, group
+        for group in start_groups(g):
+            found, runs = check_closure(conn, g, group)
             # What impact shows of them: every output's paths, the metrics, the unknown run.
             for digest, rec in found.artifacts.items():
                 paths = {r["path"] for r in g.io if r["role"] == "output" and r["digest"] == digest}
