@@ -55,11 +55,15 @@ def _current_state(root: Path, rel: str) -> dict[str, str]:
     return out
 
 
-def _current_digest(root: Path, rel: str) -> str | None:
-    """The digest of what ``rel`` holds now (a file's, or a folder's manifest), if anything."""
+def _current_digest(root: Path, rel: str, now: dict[str, str]) -> str | None:
+    """The digest of what ``rel`` holds now (a file's, or a folder's manifest), if anything;
+    ``now`` is :func:`_current_state` of it, which already holds a plain file's (a link is
+    recorded as a link, so that one is taken again)."""
     from pedigree.data.snapshot import take
     from pedigree.errors import InvalidInput
 
+    if rel in now and not (root / rel).is_symlink():
+        return now[rel]
     try:
         return str(take(root, root / rel).digest)
     except (InvalidInput, OSError):
@@ -68,10 +72,11 @@ def _current_digest(root: Path, rel: str) -> str | None:
 
 def _stale_reads(
     conn: Connection, root: Path, rel: str
-) -> tuple[list[dict[str, Any]], dict[str, bool]]:
+) -> tuple[list[dict[str, Any]], dict[str, bool], dict[str, str]]:
     """Reads of ``rel`` (or of files under it) at bytes other than those on disk now.
 
-    Returns the stale reads and, per digest read there, whether it is the current content.
+    Returns the stale reads, per digest read there whether it is the current content, and the
+    digests of the files on disk now (:func:`_current_state`).
     """
     io, te = t.run_io.c, t.tree_entries.c
     rows = conn.execute(
@@ -111,7 +116,7 @@ def _stale_reads(
                     "exists": (root / row.path).exists(),
                 }
             )
-    return stale, current
+    return stale, current, now
 
 
 def impact_report(
@@ -130,7 +135,7 @@ def impact_report(
         stale_runs: set[str] = set()
         current: dict[str, bool] = {}
         if tgt.kind == "path" and tgt.path is not None:
-            stale, current = _stale_reads(conn, root, tgt.path)
+            stale, current, on_disk = _stale_reads(conn, root, tgt.path)
             readers = {NodeRef("run", s["run"]) for s in stale}
             # Everything made from a stale read is stale too.
             stale_runs = downstream_runs(conn, sorted(readers)) if readers else set()
@@ -145,7 +150,7 @@ def impact_report(
             # what the path holds now.
             unread = [n.key for n in tgt.nodes if n.kind == "artifact" and n.key not in current]
             if unread:
-                now = _current_digest(root, tgt.path)
+                now = _current_digest(root, tgt.path, on_disk)
                 current.update({d: d == now for d in unread})
         sources = []
         for node in tgt.nodes:
