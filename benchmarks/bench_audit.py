@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _util import record, row
 from bench_foundation import PER_RUN
 
-from pedigree.audit.chain import GENESIS, event_digest
+from pedigree.store.chain import GENESIS, event_digest
 from pedigree.jsonutil import canonical_json
 from pedigree.store import schema
 from pedigree.store.events import Event, log_payload

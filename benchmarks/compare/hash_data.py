@@ -117,7 +117,7 @@ class PedigreeProject:
         expect(answer["size"] == self.data.total, "size differs")
         if created is not None:
             expect(answer["created"] is created, f"created is {answer['created']}")
-        from pedigree.data.digest import Digest
+        from pedigree.digest import Digest
         from pedigree.objects import open_object_store
 
         objects = open_object_store(str(self.root / ".pedigree" / "objects"))

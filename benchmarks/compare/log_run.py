@@ -126,7 +126,7 @@ def check_pedigree(answer: dict[str, Any], n: int) -> None:
     finally:
         db.close()
     # the bytes are in the object store, under the digest (read back and verified)
-    from pedigree.data.digest import Digest
+    from pedigree.digest import Digest
     from pedigree.objects import open_object_store
 
     objects = open_object_store(str(root / ".pedigree" / "objects"))

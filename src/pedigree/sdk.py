@@ -23,8 +23,8 @@ from pedigree.client.run import ActiveRun
 from pedigree.client.seed import resolve_seed
 from pedigree.client.seed import seed_everything as _seed_generators
 from pedigree.client.spool import SpoolWriter
-from pedigree.client.values import check_key, check_param_value
 from pedigree.errors import InvalidInput, InvalidParam
+from pedigree.values import check_key, check_param_value
 
 __all__ = [
     "active_run",

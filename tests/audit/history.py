@@ -20,7 +20,7 @@ from pedigree.api import Tracker
 from pedigree.audit.approvals import review
 from pedigree.config import Project
 from pedigree.data import datasets
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 from pedigree.store.events import Event
 
 

@@ -22,13 +22,13 @@ import pytest
 from tests.audit.conftest import Golden
 from tests.audit.history import History, sqlite_path, tamper
 
-from pedigree.audit.chain import GENESIS, event_digest
-from pedigree.audit.codec import pack_points, unpack_points
 from pedigree.audit.verify import verify
 from pedigree.errors import InvalidInput
 from pedigree.ids import new_id
 from pedigree.jsonutil import canonical_json
 from pedigree.store import Event, open_store
+from pedigree.store.chain import GENESIS, event_digest
+from pedigree.store.codec import pack_points, unpack_points
 
 
 def query(uri: str, sql: str) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ import pytest
 
 from pedigree.capture import code as code_module
 from pedigree.capture.code import CodeState, UntrackedFile, capture_code
-from pedigree.data.digest import Digest, hash_bytes
+from pedigree.digest import Digest, hash_bytes
 from pedigree.objects import LocalObjectStore
 
 Git = Callable[..., str]

@@ -157,7 +157,7 @@ def test_capture_modules_import_only_the_standard_library_and_digests() -> None:
 
     allowed = {
         "pedigree.errors",
-        "pedigree.data.digest",
+        "pedigree.digest",
         "pedigree.jsonutil",
         "pedigree.capture",
         "blake3",

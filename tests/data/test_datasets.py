@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import PYTHON, Project
 
-from pedigree.data.digest import Digest, hash_bytes
 from pedigree.data.tree import Manifest
+from pedigree.digest import Digest, hash_bytes
 from pedigree.store import schema as t
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from tests.conftest import PYTHON, Project
 
 from pedigree.data.capture import resolve
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 
 
 def run(project: Project, *args: str, script: str | None = None) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def test_outputs_are_stored_and_restorable(project: Project) -> None:
     rec = run(project, script="open('result.txt', 'w').write('sharpe=1.31')\n")
     (out,) = rec["outputs"]
     tracker = project.tracker()
-    from pedigree.data.digest import Digest
+    from pedigree.digest import Digest
 
     assert tracker.objects.get_bytes(Digest.parse(out["digest"])) == b"sharpe=1.31"
 
@@ -151,8 +151,8 @@ def test_declared_inputs_and_outputs_work_for_any_program(project: Project) -> N
     (out,) = rec["outputs"]
     assert (out["path"], out["kind"], out["declared"], out["size"]) == ("out", "dir", True, 4)
     # The folder's tree is recorded for lineage and its files are stored.
-    from pedigree.data.digest import Digest
     from pedigree.data.tree import Manifest
+    from pedigree.digest import Digest
 
     objects = project.tracker().objects
     manifest = Manifest.decode(objects.get_bytes(Digest.parse(out["digest"])))

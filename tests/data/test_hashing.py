@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pedigree.data.digest import hash_bytes, hash_file
 from pedigree.data.hashing import FileInfo, hash_files, relpath_in, scan, store_files
+from pedigree.digest import hash_bytes, hash_file
 from pedigree.errors import Conflict, InvalidInput
 from pedigree.objects import LocalObjectStore
 

@@ -6,9 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from pedigree.data.digest import hash_bytes
 from pedigree.data.hashing import hash_files, scan
 from pedigree.data.statcache import StatCache
+from pedigree.digest import hash_bytes
 
 
 def test_an_unchanged_file_is_not_hashed_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

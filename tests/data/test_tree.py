@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pedigree.data.digest import hash_bytes
 from pedigree.data.tree import Entry, Manifest, check_relpath
+from pedigree.digest import hash_bytes
 from pedigree.errors import IntegrityError, InvalidInput
 
 names = st.text(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pedigree.api import Tracker
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 from pedigree.store.events import Event
 
 FileSpec = tuple[str, str]  # (path, content)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.objects.s3server import raw_client
 
-from pedigree.data.digest import Digest, hash_bytes, hash_file
+from pedigree.digest import Digest, hash_bytes, hash_file
 from pedigree.errors import IntegrityError, InvalidInput, ObjectNotFound, StoreError
 from pedigree.objects import LocalObjectStore, ObjectStore, open_object_store
 from pedigree.objects.s3 import S3ObjectStore

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 from pedigree.objects import open_object_store
 
 WRITER = """
 import sys
 import pedigree.objects.s3 as s3
-from pedigree.data.digest import Digest
+from pedigree.digest import Digest
 from pedigree.objects import open_object_store
 s3._SINGLE_PUT = 0  # stream through the multipart path
 store = open_object_store(sys.argv[1])

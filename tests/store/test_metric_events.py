@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pedigree.audit.codec import columns, pack_points, unpack_points
 from pedigree.audit.verify import verify
 from pedigree.errors import InvalidValue, StoreError
 from pedigree.ids import new_id
 from pedigree.store import Event, SQLStore, open_store
 from pedigree.store import schema as t
+from pedigree.store.codec import columns, pack_points, unpack_points
 
 POINTS = [
     ["loss", 0, 0.5, 10.0],

@@ -11,7 +11,7 @@ from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
 from pedigree.ids import new_id
 from pedigree.store import Event, open_store
 from pedigree.store import queries as q
-from pedigree.tracking.where import parse_order_by, parse_where
+from pedigree.store.where import parse_order_by, parse_where
 
 
 def add_run(store, *, experiment="exp", status="finished", params=None, metrics=None, name=None):  # type: ignore[no-untyped-def]

@@ -9,12 +9,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from pedigree.audit.chain import GENESIS, event_digest
 from pedigree.errors import Conflict, RunImmutable, RunNotFound, StoreError
 from pedigree.ids import new_id
 from pedigree.store import Event, open_store
 from pedigree.store import queries as q
 from pedigree.store import schema as t
+from pedigree.store.chain import GENESIS, event_digest
 
 
 def created(run_id: str, **extra: object) -> Event:

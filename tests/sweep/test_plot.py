@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PYTHON, Project
 from tests.sweep.helpers import show_json, sweep_json
 
-from pedigree.data.digest import hash_file
+from pedigree.digest import hash_file
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

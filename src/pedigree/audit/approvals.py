@@ -22,7 +22,7 @@ from pedigree.errors import InvalidInput, InvalidValue
 from pedigree.ids import new_id
 from pedigree.store import schema as t
 from pedigree.store.events import Event
-from pedigree.tracking.records import iso
+from pedigree.times import iso
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pedigree.audit.chain import GENESIS, row_digest
 from pedigree.audit.compare import MetricsCheck, Problem, Problems, TableCheck, Tables
 from pedigree.audit.model import (
     GLOBAL_KINDS,
@@ -28,6 +27,7 @@ from pedigree.audit.model import (
     event_run,
 )
 from pedigree.audit.reader import Reader, quote, share
+from pedigree.store.chain import GENESIS, row_digest
 
 __all__ = ["Part", "PartResult", "ProgressFn", "check_part", "find_broken_links"]
 

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pedigree.audit.chain import GENESIS
 from pedigree.errors import AuditError, InvalidInput
 from pedigree.store import schema as t
-from pedigree.tracking.records import iso, parse_time
+from pedigree.store.chain import GENESIS
+from pedigree.times import iso, parse_time
 
 __all__ = ["events", "head", "parse_since"]
 

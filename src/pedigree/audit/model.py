@@ -15,7 +15,7 @@ first), holding what the database gives back up to Python equality: SQLite's 0/1
 ``False``/``True``, ``5 == 5.0``. NaN is stored as NULL by SQLite and as NaN by PostgreSQL; the
 model writes it as ``None``.
 
->>> from pedigree.audit.codec import pack_points
+>>> from pedigree.store.codec import pack_points
 >>> sink = CollectSink()
 >>> m = Model(sink)
 >>> m.apply(1, "run.created", {"id": "r1", "experiment": "e", "started_at": 1.0})
@@ -34,8 +34,10 @@ from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any, Protocol
 
-from pedigree.audit.codec import unpack_points
 from pedigree.jsonutil import canonical_json
+from pedigree.store import events as ev
+from pedigree.store.events import REGISTRY
+from pedigree.store.codec import unpack_points
 
 __all__ = [
     "GLOBAL_KINDS",
@@ -122,24 +124,10 @@ PARTITION_COLUMN = {
     "reproductions": "run_id",
     "sweeps": "run_id",
 }
-# Kinds whose rows are all in those per-run tables, keyed by the run the payload names.
-RUN_KINDS = frozenset(
-    {
-        "run.created",
-        "run.updated",
-        "run.params",
-        "run.metrics",
-        "run.captured",
-        "run.io",
-        "run.attached",
-        "run.ended",
-        "reproduction.recorded",
-        "sweep.created",
-    }
-)
-GLOBAL_KINDS = frozenset(
-    {"environment.recorded", "tree.recorded", "dataset.versioned", "approval.recorded"}
-)
+# Kinds whose rows are all in those per-run tables, keyed by the run the payload names; the
+# others are global. Both come from the one registry of event kinds.
+RUN_KINDS = frozenset(kind for kind, cls in REGISTRY.items() if cls.RUN_SCOPED)
+GLOBAL_KINDS = frozenset(REGISTRY) - RUN_KINDS
 
 _RUN_COLUMNS = TABLES["runs"][1]
 _RUN = {name: i + 1 for i, name in enumerate(_RUN_COLUMNS)}  # position in the full row
@@ -248,10 +236,6 @@ def _canonical_encoder() -> Callable[[Any], str]:
 canonical = _canonical_encoder()
 
 
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else canonical(value)
-
-
 _SCALAR_JSON: dict[type, Callable[[Any], str]] = {
     str: encode_basestring,
     int: int.__repr__,
@@ -300,22 +284,8 @@ class Model:
             "sweeps": set(),
         }
         self._trees_with_rows: set[str] = set()
-        self.folds: dict[str, Callable[[int, dict[str, Any]], list[MetricRow] | None]] = {
-            "run.created": self._run_created,
-            "run.updated": self._run_updated,
-            "run.params": self._run_params,
-            "run.metrics": self._run_metrics,
-            "run.captured": self._run_captured,
-            "run.io": self._run_io,
-            "run.attached": self._run_attached,
-            "run.ended": self._run_ended,
-            "environment.recorded": self._environment,
-            "tree.recorded": self._tree,
-            "dataset.versioned": self._dataset,
-            "reproduction.recorded": self._reproduction,
-            "approval.recorded": self._approval,
-            "sweep.created": self._sweep,
-        }
+        self.folds: dict[type[ev.Event], Callable[[int, dict[str, Any]], list[MetricRow] | None]]
+        self.folds = {cls: getattr(self, name) for cls, name in FOLDS.items()}
 
     def apply(self, seq: int, kind: str, payload: dict[str, Any]) -> list[MetricRow] | None:
         """Fold one event in; returns the metric rows a ``run.metrics`` event inserts.
@@ -323,7 +293,7 @@ class Model:
         Raises :class:`ModelError` for an event the store would have refused, and ``KeyError`` /
         ``TypeError`` / ``ValueError`` for a payload it could not have held.
         """
-        fold = self.folds.get(kind)
+        fold = self.folds.get(REGISTRY.get(kind))  # type: ignore[arg-type]
         if fold is None:
             raise ModelError(f"event kind {kind!r} is unknown to this version of the verifier")
         return fold(seq, payload)
@@ -536,3 +506,23 @@ class Model:
     def _approval(self, seq: int, p: dict[str, Any]) -> None:
         row = tuple(p.get(k) for k in ("id", *TABLES["approvals"][1]))
         self._insert("approvals", row, seq)
+
+
+# The fold of each event kind (a method of :class:`Model`), as ``store.projections`` has a
+# projector for each: a kind the registry knows must have both.
+FOLDS: dict[type[ev.Event], str] = {
+    ev.RunCreated: "_run_created",
+    ev.RunUpdated: "_run_updated",
+    ev.RunParams: "_run_params",
+    ev.RunMetrics: "_run_metrics",
+    ev.RunCaptured: "_run_captured",
+    ev.RunIO: "_run_io",
+    ev.RunAttached: "_run_attached",
+    ev.RunEnded: "_run_ended",
+    ev.EnvironmentRecorded: "_environment",
+    ev.TreeRecorded: "_tree",
+    ev.DatasetVersioned: "_dataset",
+    ev.ReproductionRecorded: "_reproduction",
+    ev.ApprovalRecorded: "_approval",
+    ev.SweepCreated: "_sweep",
+}

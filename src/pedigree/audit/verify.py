@@ -4,7 +4,7 @@ Two checks over one consistent snapshot of the database:
 
 1. The chain. Events are numbered from 1 without gaps; each one's ``prev`` is the digest of the
    event before it (``GENESIS`` for the first); each digest is recomputed from the stored fields
-   (:func:`pedigree.audit.chain.event_digest`); the ``audit_head`` row names the last event. An
+   (:func:`pedigree.store.chain.event_digest`); the ``audit_head`` row names the last event. An
    edited event fails its digest; a removed, inserted or reordered one breaks the numbering or
    the links; a truncated log disagrees with the head.
 
@@ -45,11 +45,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pedigree.audit.chain import GENESIS
 from pedigree.audit.check import Part, PartResult, ProgressFn, check_part, find_broken_links
 from pedigree.audit.compare import Problem, Problems
 from pedigree.audit.reader import Reader, run_bounds, translate_errors
 from pedigree.errors import InvalidInput, StoreError
+from pedigree.store.chain import GENESIS
 
 if TYPE_CHECKING:
     from pedigree.store.sql import SQLStore

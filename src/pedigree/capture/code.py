@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pedigree.capture.invocation import strip_credentials
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 
 if TYPE_CHECKING:
     # Only for the annotation: importing the object store package costs time on the hot path.

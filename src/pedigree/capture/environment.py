@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pedigree.data.digest import hash_bytes
+from pedigree.digest import hash_bytes
 from pedigree.jsonutil import canonical_json
 
 __all__ = ["Environment", "capture_environment", "detect_container", "package_diff"]

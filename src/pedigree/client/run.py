@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, NoReturn, Protocol
 
-from pedigree.client.values import check_key, check_param_value, metric_step, metric_value
 from pedigree.errors import RunImmutable
+from pedigree.values import check_key, check_param_value, metric_step, metric_value
 
 __all__ = ["ActiveRun", "Sink"]
 

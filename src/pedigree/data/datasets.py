@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pedigree.data.digest import Digest
 from pedigree.data.tree import SYMLINK, Entry, Manifest
+from pedigree.digest import Digest
 from pedigree.errors import (
     Conflict,
     IntegrityError,

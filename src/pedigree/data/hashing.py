@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import blake3
 
-from pedigree.data.digest import ALGORITHM, Digest, hash_bytes
+from pedigree.digest import ALGORITHM, Digest, hash_bytes
 from pedigree.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pedigree.data.digest import Digest, hash_bytes
 from pedigree.data.hashing import SYMLINK, FileInfo, hash_files, relpath_in, scan, store_files
 from pedigree.data.tree import Entry, Manifest
+from pedigree.digest import Digest, hash_bytes
 from pedigree.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pedigree.data.digest import ALGORITHM, Digest
+from pedigree.digest import ALGORITHM, Digest
 
 __all__ = ["StatCache", "StatKey"]
 

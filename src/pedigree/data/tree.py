@@ -6,7 +6,7 @@ sorted by the UTF-8 bytes of the path), its size, its digest and its type (``fil
 stored, so a folder's digest depends only on its content: not on listing order, timestamps,
 permissions or the machine.
 
->>> from pedigree.data.digest import hash_bytes
+>>> from pedigree.digest import hash_bytes
 >>> m = Manifest.build([Entry("b.csv", hash_bytes(b"2"), 1), Entry("a.csv", hash_bytes(b"1"), 1)])
 >>> [e.path for e in m.entries]
 ['a.csv', 'b.csv']
@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pedigree.data.digest import ALGORITHM, Digest, hash_bytes
+from pedigree.digest import ALGORITHM, Digest, hash_bytes
 from pedigree.errors import IntegrityError, InvalidInput
 
 __all__ = ["FORMAT", "Entry", "Manifest", "check_relpath"]

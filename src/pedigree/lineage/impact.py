@@ -39,7 +39,7 @@ __all__ = ["impact_report"]
 
 def _current_state(root: Path, rel: str) -> dict[str, str]:
     """Digests of the files now at ``rel`` (a file, or every file under a folder)."""
-    from pedigree.data.digest import hash_file
+    from pedigree.digest import hash_file
 
     base = root / rel
     if base.is_symlink() or base.is_file():

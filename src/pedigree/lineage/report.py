@@ -20,7 +20,7 @@ from pedigree.lineage.details import artifact_details, run_details
 from pedigree.lineage.graph import Direction, NodeRef, walk
 from pedigree.lineage.target import resolve_target
 from pedigree.store.queries import abbreviations
-from pedigree.tracking.records import iso
+from pedigree.times import iso
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker

@@ -107,7 +107,7 @@ def resolve_target(conn: Connection, text: str, *, root: Path, cwd: Path | None 
 
 
 def _digest_target(conn: Connection, text: str) -> Target:
-    from pedigree.data.digest import Digest
+    from pedigree.digest import Digest
 
     m = _DIGEST_PREFIX.match(text.strip())
     digest = _expand_prefix(conn, text, m.group(1).lower()) if m else str(Digest.parse(text))

@@ -15,7 +15,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 
-from pedigree.data.digest import Digest
+from pedigree.digest import Digest
 
 __all__ = ["ObjectStore"]
 

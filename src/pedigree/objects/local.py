@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pedigree.data.digest import ALGORITHM, Digest, hash_bytes, hash_file, hasher
+from pedigree.digest import ALGORITHM, Digest, hash_bytes, hash_file, hasher
 from pedigree.errors import IntegrityError, ObjectNotFound, StoreError
 from pedigree.objects.base import ObjectStore
 

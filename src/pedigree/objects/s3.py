@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pedigree.data.digest import ALGORITHM, Digest, hash_bytes, hasher
+from pedigree.digest import ALGORITHM, Digest, hash_bytes, hasher
 from pedigree.errors import IntegrityError, InvalidInput, ObjectNotFound, StoreError
 from pedigree.objects.base import ObjectStore
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pedigree._version import __version__
 from pedigree.errors import AuditError, PedigreeError
 from pedigree.store import schema as t
-from pedigree.tracking.records import iso
+from pedigree.times import iso
 
 if TYPE_CHECKING:
     from pedigree.api import Tracker

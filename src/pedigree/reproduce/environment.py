@@ -113,7 +113,7 @@ def rebuild(env: dict[str, Any], *, cache_dir: Path) -> tuple[Path, list[str]]:
     base, notes = _interpreter(env.get("python"), env.get("executable"))
     reqs, skipped = _requirements(env)
     notes += skipped
-    from pedigree.data.digest import hash_bytes
+    from pedigree.digest import hash_bytes
 
     key = hash_bytes(json.dumps([env.get("python"), sorted(reqs)]).encode()).hex[:20]
     final = cache_dir / "envs" / key

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pedigree.store import schema as t
-from pedigree.tracking.records import iso
+from pedigree.times import iso
 
 __all__ = ["enrich_records"]
 

@@ -136,7 +136,7 @@ def _child_env(recorded: dict[str, str], ws_old: Path, ws_new: Path) -> dict[str
 
 
 def _hash(path: Path) -> str | None:
-    from pedigree.data.digest import hash_file
+    from pedigree.digest import hash_file
 
     if path.is_symlink() or not path.is_file():
         return None

@@ -74,7 +74,7 @@ def git_root(path: Path) -> Path | None:
 
 def _restore(tracker: Tracker, digest: str, dest: Path, what: str, fallback: Path | None) -> None:
     """Put the object ``digest`` at ``dest``: from the store, or a verified copy of ``fallback``."""
-    from pedigree.data.digest import Digest, hash_file
+    from pedigree.digest import Digest, hash_file
 
     d = Digest.parse(digest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -1,95 +1,395 @@
-"""The events every write is made of.
+"""The events every write is made of: one frozen dataclass per kind, checked when built.
 
 An event is a kind, a JSON payload and (for run-scoped events) the run it concerns. The store
 appends events to the hash-chained audit log and applies each to the tables in the same
-transaction (``store.projections``), so the tables can always be checked against the log.
+transaction (``store.projections``), so the tables can always be checked against the log
+(``audit.model`` folds the same log in Python). Both dispatch through :data:`REGISTRY`, so a kind
+is known to both or to neither (a test holds them equal).
 
-Kinds and their payloads:
+>>> ev = RunParams(run_id="r1", params={"window": 50})
+>>> ev.KIND, ev.scope, ev.payload()
+('run.params', 'r1', {'run_id': 'r1', 'params': {'window': 50}})
+>>> event("run.params", {"run_id": "r1", "params": {"": 1}})
+Traceback (most recent call last):
+...
+pedigree.errors.InvalidValue: a parameter name must be a non-empty string, not ''
 
-==========================  ===============================================================
-``run.created``             id, experiment, name, kind, parent_id, command, cwd, user, host,
-                            pid, seed, started_at
-``run.updated``             run_id, and any of experiment, name (only while running)
-``run.params``              run_id, params {key: JSON value}
-``run.metrics``             run_id, points [[key, step, value|null(NaN), ts], ...]; the log
-                            holds them packed: {keys, data} (``pedigree.audit.codec``)
-``run.captured``            run_id, code {commit, branch, remote, dirty, patch_digest, extra},
-                            environment_digest, invocation
-``run.io``                  run_id, items [{role, path, digest, size, kind, declared, modified}]
-``run.attached``            run_id, items (outputs only) — an artifact made from a run after it
-                            ended (a sweep's plot); adds, never replaces
-``run.ended``               run_id, status, exit_code, ended_at, error, stdout_digest,
-                            stderr_digest
-``environment.recorded``    digest, python, platform, packages_digest, data
-``tree.recorded``           digest, entries [[path, digest, size], ...]
-``dataset.versioned``       name, version, digest, kind, size, file_count, path, created_at,
-                            user, run_id
-``reproduction.recorded``   run_id, original_id, verdict, details
-``approval.recorded``       id, target_type, target, decision, note, actor, at
-``sweep.created``           run_id, spec
-==========================  ===============================================================
+The payload keys are the field names; the log holds the payload as canonical JSON, with metric
+points packed (:mod:`pedigree.store.codec`). An optional field of :class:`RunUpdated` left
+:data:`UNSET` is absent from the payload.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from pedigree.audit.codec import Columns, columns, pack_columns
+from pedigree.errors import InvalidInput, InvalidValue
 from pedigree.jsonutil import canonical_json
+from pedigree.store.codec import Columns, columns, pack_columns
+from pedigree.values import check_key, check_param_value
 
-__all__ = ["RUN_SCOPED_WHILE_RUNNING", "Event", "log_payload", "prepare"]
+__all__ = [
+    "END_STATUSES",
+    "REGISTRY",
+    "RUN_TYPES",
+    "STATUSES",
+    "UNSET",
+    "ApprovalRecorded",
+    "DatasetVersioned",
+    "EnvironmentRecorded",
+    "Event",
+    "ReproductionRecorded",
+    "RunAttached",
+    "RunCaptured",
+    "RunCreated",
+    "RunEnded",
+    "RunIO",
+    "RunMetrics",
+    "RunParams",
+    "RunUpdated",
+    "SweepCreated",
+    "TreeRecorded",
+    "event",
+    "log_payload",
+    "prepare",
+]
 
-# Kinds that change a run and so are refused once the run has ended.
-RUN_SCOPED_WHILE_RUNNING = frozenset(
-    {"run.updated", "run.params", "run.metrics", "run.captured", "run.io", "run.ended"}
-)
+STATUSES = ("running", "finished", "failed", "killed", "crashed")
+END_STATUSES = frozenset(STATUSES[1:])
+# What a run is: an ordinary run, a sweep's parent, or a reproduction of another run.
+RUN_TYPES = ("run", "sweep", "reproduction")
+# Steps are stored as 64-bit integers on every backend.
+_STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1
 
 
-@dataclass(frozen=True, slots=True)
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""A field that was not given (absent from the payload), where ``None`` means something."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
+    """The base of every event kind. ``KIND`` names it in the log."""
+
+    KIND: ClassVar[str] = ""
+    # The event concerns one run and lives in that run's per-run tables (``audit verify`` may
+    # check such events run by run).
+    RUN_SCOPED: ClassVar[bool] = False
+    # Refused once its run has ended: a record never changes after the fact.
+    WHILE_RUNNING: ClassVar[bool] = False
+
+    @property
+    def scope(self) -> str | None:
+        """The run the log files this event under (its ``run_id`` column), if any."""
+        return getattr(self, "run_id", None)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            f.name: v for f in dataclasses.fields(self) if (v := getattr(self, f.name)) is not UNSET
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Event:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(payload) - names
+        if unknown:
+            raise InvalidInput(f"{cls.KIND} event: unknown fields {', '.join(sorted(unknown))}")
+        try:
+            return cls(**payload)
+        except TypeError as exc:  # a required field is missing
+            raise InvalidInput(f"{cls.KIND} event: {exc}") from None
+
+
+REGISTRY: dict[str, type[Event]] = {}
+
+
+def _kind(name: str, *, run_scoped: bool = False, while_running: bool = False) -> Any:
+    def register(cls: type[Event]) -> type[Event]:
+        cls.KIND = name
+        cls.RUN_SCOPED = run_scoped
+        cls.WHILE_RUNNING = while_running
+        REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def event(kind: str, payload: Mapping[str, Any]) -> Event:
+    """The typed event of a kind, from its payload (checked as any event is)."""
+    try:
+        cls = REGISTRY[kind]
+    except KeyError:
+        raise InvalidInput(f"unknown event kind {kind!r}") from None
+    return cls.from_payload(payload)
+
+
+def _optional_key(value: Any, what: str) -> None:
+    if value is not None and value is not UNSET:
+        check_key(value, what)
+
+
+@_kind("run.created", run_scoped=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCreated(Event):
+    id: str
+    experiment: str
+    name: str | None = None
+    kind: str = "run"
+    parent_id: str | None = None
+    command: list[str] | None = None
+    cwd: str | None = None
+    user: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    seed: int | None = None
+    started_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_key(self.experiment, "experiment name")
+        _optional_key(self.name, "run name")
+        if self.kind not in RUN_TYPES:
+            raise InvalidValue(f"a run's kind is one of {', '.join(RUN_TYPES)}, not {self.kind!r}")
+
+    @property
+    def scope(self) -> str | None:
+        return self.id
+
+
+@_kind("run.updated", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunUpdated(Event):
+    run_id: str
+    experiment: str = UNSET
+    name: str | None = UNSET
+    seed: int | None = UNSET
+
+    def __post_init__(self) -> None:
+        if self.experiment is not UNSET:
+            check_key(self.experiment, "experiment name")
+        _optional_key(self.name, "run name")
+        if self.seed is not UNSET and self.seed is not None and type(self.seed) is not int:
+            raise InvalidValue(f"a seed must be an integer, not {self.seed!r}")
+
+
+@_kind("run.params", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunParams(Event):
+    run_id: str
+    params: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, dict):
+            raise InvalidValue(f"parameters must be a mapping, not {self.params!r}")
+        for key, value in self.params.items():
+            check_key(key, "parameter name")
+            check_param_value(key, value)
+
+
+@_kind("run.metrics", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMetrics(Event):
+    """``points``: ``[[key, step, value or None for NaN, timestamp], ...]``, or their columns
+    (:class:`~pedigree.store.codec.Columns`), or packed as the log holds them."""
+
+    run_id: str
+    points: Any
+
+    def __post_init__(self) -> None:
+        points = self.points
+        if type(points) is not list:
+            return  # columns or packed: made by the store's own codec, checked there
+        keys = set()
+        for point in points:
+            if type(point) not in (list, tuple) or len(point) != 4:
+                raise InvalidValue(f"a metric point is [key, step, value, time], not {point!r}")
+            key, step, value, ts = point
+            keys.add(key)
+            if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
+                raise InvalidValue(
+                    f"the step of metric {key!r} must be a 64-bit integer, not {step!r}"
+                )
+            if value is not None and type(value) not in (float, int):
+                raise InvalidValue(f"metric {key!r} must be a number, not {value!r}")
+            if type(ts) not in (float, int):
+                raise InvalidValue(f"metric {key!r} has no valid time ({ts!r})")
+        for key in keys:
+            check_key(key, "metric name")
+
+
+@_kind("run.captured", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCaptured(Event):
+    run_id: str
+    code: dict[str, Any] | None = None
+    environment_digest: str | None = None
+    invocation: dict[str, Any] | None = None
+
+
+def _check_items(items: Any, kind: str) -> None:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidValue(f"{kind} items must be a list of records")
+    for item in items:
+        if item.get("role") not in ("input", "output"):
+            raise InvalidValue(f"a file's role is input or output, not {item.get('role')!r}")
+        if not isinstance(item.get("path"), str) or not item["path"]:
+            raise InvalidValue(f"a file needs a path, not {item.get('path')!r}")
+
+
+@_kind("run.io", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunIO(Event):
+    """``items``: ``[{role, path, digest, size, kind, declared, modified}, ...]``."""
+
+    run_id: str
+    items: list[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        _check_items(self.items, self.KIND)
+
+
+@_kind("run.attached", run_scoped=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunAttached(Event):
+    """An artifact made from a run after it ended (a sweep's plot): adds, never replaces."""
+
+    run_id: str
+    items: list[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        _check_items(self.items, self.KIND)
+
+
+@_kind("run.ended", run_scoped=True, while_running=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEnded(Event):
+    run_id: str
+    status: str
+    exit_code: int | None = None
+    ended_at: float = 0.0
+    error: str | None = None
+    stdout_digest: str | None = None
+    stderr_digest: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in END_STATUSES:
+            raise InvalidInput(f"a run cannot end as {self.status!r}")
+
+
+@_kind("environment.recorded")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentRecorded(Event):
+    digest: str
+    python: str | None = None
+    platform: str | None = None
+    packages_digest: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@_kind("tree.recorded")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreeRecorded(Event):
+    """``entries``: ``[[path, digest, size], ...]`` of a folder's Merkle manifest."""
+
+    digest: str
+    entries: list[Any]
+
+
+@_kind("dataset.versioned")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatasetVersioned(Event):
+    name: str
+    version: int
+    digest: str
     kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    size: int
+    file_count: int
+    path: str | None = None
+    created_at: float = 0.0
+    user: str | None = None
+    # The run that added it (``pedigree.data.add`` inside a run), filed under that run.
     run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_key(self.name, "dataset name")
+        if type(self.version) is not int or self.version < 1:
+            raise InvalidValue(f"a dataset version is a positive integer, not {self.version!r}")
+
+
+@_kind("reproduction.recorded", run_scoped=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReproductionRecorded(Event):
+    run_id: str
+    original_id: str
+    verdict: str
+    details: dict[str, Any] | None = None
+
+
+@_kind("approval.recorded")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRecorded(Event):
+    id: str
+    target_type: str
+    target: str
+    decision: str
+    note: str | None = None
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.decision not in ("approved", "rejected"):
+            raise InvalidValue(f"a review is approved or rejected, not {self.decision!r}")
+
+    @property
+    def scope(self) -> str | None:
+        return self.target if self.target_type == "run" else None
+
+
+@_kind("sweep.created", run_scoped=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepCreated(Event):
+    run_id: str
+    spec: dict[str, Any]
 
 
 def log_payload(event: Event) -> str:
     """The payload as the audit log holds it: canonical JSON, with metric points packed.
 
-    >>> log_payload(Event("run.metrics", {"run_id": "r", "points": [["m", 0, 1.0, 2.0]]}))
+    >>> log_payload(RunMetrics(run_id="r", points=[["m", 0, 1.0, 2.0]]))
     '{"points":{"data":"AAAAAAAAAAAAAAAAAAAAAPA/AAAAAAAAAEA=","keys":["m"]},"run_id":"r"}'
     """
     return prepare(event)[0]
 
 
-def prepare(event: Event) -> tuple[str, Event]:
-    """The payload as the audit log holds it, and the event to apply to the tables.
+def prepare(event: Event) -> tuple[str, dict[str, Any]]:
+    """The payload as the audit log holds it, and the payload to apply to the tables.
 
     A ``run.metrics`` event may carry its points as a list (what the SDK buffers), as
-    :class:`~pedigree.audit.codec.Columns`, or packed (an event read back from a log); the log
-    always holds them packed (:mod:`pedigree.audit.codec`). Packing a list makes its columns on
+    :class:`~pedigree.store.codec.Columns`, or packed (an event read back from a log); the log
+    always holds them packed (:mod:`pedigree.store.codec`). Packing a list makes its columns on
     the way, and the projector is handed those (it takes any of the three forms) rather than
     making them again.
     """
-    payload = event.payload
-    if event.kind != "run.metrics":
-        return canonical_json(payload), event
-    points = payload.get("points")
+    payload = event.payload()
+    if type(event) is not RunMetrics:
+        return canonical_json(payload), payload
+    points = payload["points"]
     if type(points) is list:
         cols = columns(points)
     elif type(points) is Columns:
         cols = points
     else:  # packed already: logged as it is, unpacked by the projector
-        return canonical_json(payload), event
+        return canonical_json(payload), payload
     packed = pack_columns(cols)
-    applied = Event(event.kind, {**payload, "points": cols}, event.run_id)
-    if payload.keys() == {"points", "run_id"}:
-        # canonical_json of it, without scanning the long base64 text for characters to
-        # escape: it has none.
-        run_id = canonical_json(payload["run_id"])
-        keys = canonical_json(packed["keys"])
-        return (
-            f'{{"points":{{"data":"{packed["data"]}","keys":{keys}}},"run_id":{run_id}}}',
-            applied,
-        )
-    return canonical_json({**payload, "points": packed}), applied
+    # canonical_json of {"points": packed, "run_id": ...}, without scanning the long base64 text
+    # for characters to escape: it has none.
+    run_id = canonical_json(payload["run_id"])
+    keys = canonical_json(packed["keys"])
+    logged = f'{{"points":{{"data":"{packed["data"]}","keys":{keys}}},"run_id":{run_id}}}'
+    return logged, {"run_id": payload["run_id"], "points": cols}

@@ -19,20 +19,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pedigree.audit.codec import Columns, unpack_points
 from pedigree.errors import Conflict, RunImmutable, RunNotFound
 from pedigree.jsonutil import canonical_json
 from pedigree.store import edges
+from pedigree.store import events as ev
 from pedigree.store import schema as t
-from pedigree.store.events import RUN_SCOPED_WHILE_RUNNING, Event
+from pedigree.store.codec import Columns, unpack_points
 
 __all__ = ["apply", "param_columns"]
 
 Projector = Callable[[Connection, dict[str, Any]], None]
-PROJECTORS: dict[str, Projector] = {}
+PROJECTORS: dict[type[ev.Event], Projector] = {}
 
 
-def projector(kind: str) -> Callable[[Projector], Projector]:
+def projector(kind: type[ev.Event]) -> Callable[[Projector], Projector]:
     def register(fn: Projector) -> Projector:
         PROJECTORS[kind] = fn
         return fn
@@ -40,14 +40,15 @@ def projector(kind: str) -> Callable[[Projector], Projector]:
     return register
 
 
-def apply(conn: Connection, event: Event) -> None:
-    if event.kind in RUN_SCOPED_WHILE_RUNNING:
-        _require_running(conn, event.payload["run_id"], event.kind)
+def apply(conn: Connection, kind: str, payload: dict[str, Any]) -> None:
+    """Apply one event, given as its kind and the payload ``events.prepare`` made of it."""
     try:
-        fn = PROJECTORS[event.kind]
+        cls = ev.REGISTRY[kind]
     except KeyError:
-        raise ValueError(f"unknown event kind {event.kind!r}") from None
-    fn(conn, event.payload)
+        raise ValueError(f"unknown event kind {kind!r}") from None
+    if cls.WHILE_RUNNING:
+        _require_running(conn, payload["run_id"], kind)
+    PROJECTORS[cls](conn, payload)
 
 
 def _require_running(conn: Connection, run_id: str, kind: str) -> None:
@@ -82,7 +83,7 @@ def _upsert(conn: Connection, table: sa.Table) -> Any:
     return sqlite_insert(table)
 
 
-@projector("run.created")
+@projector(ev.RunCreated)
 def _run_created(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(
         t.runs.insert().values(
@@ -101,9 +102,16 @@ def _run_created(conn: Connection, p: dict[str, Any]) -> None:
             started_at=p["started_at"],
         )
     )
+    # Liveness is operational state, not part of the record, but it is written with the run so
+    # that no run ever exists without a way to tell whether its recorder stopped.
+    conn.execute(
+        t.run_liveness.insert().values(
+            run_id=p["id"], host=p.get("host"), pid=p.get("pid"), heartbeat_at=p["started_at"]
+        )
+    )
 
 
-@projector("run.updated")
+@projector(ev.RunUpdated)
 def _run_updated(conn: Connection, p: dict[str, Any]) -> None:
     values = {k: p[k] for k in ("experiment", "name", "seed") if k in p}
     if values:
@@ -120,7 +128,7 @@ def param_columns(value: Any) -> tuple[float | None, str | None]:
     return None, None
 
 
-@projector("run.params")
+@projector(ev.RunParams)
 def _run_params(conn: Connection, p: dict[str, Any]) -> None:
     run_id = p["run_id"]
     new: dict[str, Any] = p["params"]
@@ -151,7 +159,7 @@ def _run_params(conn: Connection, p: dict[str, Any]) -> None:
     bulk_insert(conn, t.params, ("run_id", "key", "value", "num", "str"), rows)
 
 
-@projector("run.metrics")
+@projector(ev.RunMetrics)
 def _run_metrics(conn: Connection, p: dict[str, Any]) -> None:
     run_id = p["run_id"]
     points = p["points"]
@@ -186,7 +194,7 @@ def _run_metrics(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
-@projector("run.captured")
+@projector(ev.RunCaptured)
 def _run_captured(conn: Connection, p: dict[str, Any]) -> None:
     code = p.get("code") or {}
     extra = code.get("extra")
@@ -206,7 +214,7 @@ def _run_captured(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
-@projector("run.io")
+@projector(ev.RunIO)
 def _run_io(conn: Connection, p: dict[str, Any]) -> None:
     items = p["items"]
     if not items:
@@ -243,7 +251,7 @@ def _run_io(conn: Connection, p: dict[str, Any]) -> None:
         edges.record_io(conn, run_id, inputs, [path for role, path in keys if role != "input"])
 
 
-@projector("run.attached")
+@projector(ev.RunAttached)
 def _run_attached(conn: Connection, p: dict[str, Any]) -> None:
     run_id = p["run_id"]
     if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
@@ -282,7 +290,7 @@ def _run_attached(conn: Connection, p: dict[str, Any]) -> None:
     edges.record_io(conn, run_id, [], [i["path"] for i in items])
 
 
-@projector("run.ended")
+@projector(ev.RunEnded)
 def _run_ended(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(
         t.runs.update()
@@ -299,7 +307,7 @@ def _run_ended(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(t.run_liveness.delete().where(t.run_liveness.c.run_id == p["run_id"]))
 
 
-@projector("environment.recorded")
+@projector(ev.EnvironmentRecorded)
 def _environment_recorded(conn: Connection, p: dict[str, Any]) -> None:
     exists = conn.execute(
         sa.select(t.environments.c.digest).where(t.environments.c.digest == p["digest"])
@@ -316,7 +324,7 @@ def _environment_recorded(conn: Connection, p: dict[str, Any]) -> None:
         )
 
 
-@projector("tree.recorded")
+@projector(ev.TreeRecorded)
 def _tree_recorded(conn: Connection, p: dict[str, Any]) -> None:
     exists = conn.execute(
         sa.select(t.tree_entries.c.tree_digest)
@@ -334,7 +342,7 @@ def _tree_recorded(conn: Connection, p: dict[str, Any]) -> None:
         edges.record_tree(conn, p["digest"])
 
 
-@projector("dataset.versioned")
+@projector(ev.DatasetVersioned)
 def _dataset_versioned(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(
         t.datasets.insert().values(
@@ -359,7 +367,7 @@ def _dataset_versioned(conn: Connection, p: dict[str, Any]) -> None:
         edges.record_dataset(conn, p["name"], p["version"])
 
 
-@projector("reproduction.recorded")
+@projector(ev.ReproductionRecorded)
 def _reproduction_recorded(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(
         t.reproductions.insert().values(
@@ -372,7 +380,7 @@ def _reproduction_recorded(conn: Connection, p: dict[str, Any]) -> None:
     edges.record_reproduction(conn, p["run_id"])
 
 
-@projector("approval.recorded")
+@projector(ev.ApprovalRecorded)
 def _approval_recorded(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(
         t.approvals.insert().values(
@@ -384,6 +392,6 @@ def _approval_recorded(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
-@projector("sweep.created")
+@projector(ev.SweepCreated)
 def _sweep_created(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(t.sweeps.insert().values(run_id=p["run_id"], spec=canonical_json(p["spec"])))

@@ -15,12 +15,13 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from pedigree.audit.chain import event_digest
 from pedigree.errors import InvalidInput, PedigreeError, StoreError
 from pedigree.store import schema as t
+from pedigree.store.chain import event_digest
 from pedigree.store.events import Event, prepare
 from pedigree.store.migrations import HEAD_REVISION
 from pedigree.store.projections import apply
+from pedigree.store.reader import Reader
 
 __all__ = ["SQLStore", "open_store"]
 
@@ -100,8 +101,6 @@ class SQLStore:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            if os.environ.get("EXP_CKPT"):
-                cur.execute(f"PRAGMA wal_autocheckpoint={os.environ['EXP_CKPT']}")
             cur.close()
 
         @sa_event.listens_for(engine, "begin")
@@ -169,9 +168,9 @@ class SQLStore:
             raise StoreError(f"the store at {where} failed to {what}: {detail}") from exc
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Reader]:
         with self._translate("read"), self.engine.connect() as conn, conn.begin():
-            yield conn
+            yield Reader(conn)
 
     @contextlib.contextmanager
     def _write_conn(self) -> Iterator[Connection]:
@@ -184,12 +183,15 @@ class SQLStore:
 
     def write(
         self,
-        build: Callable[[Connection], Sequence[Event]],
+        build: Callable[[Reader], Sequence[Event]],
         *,
         actor: str,
         at: float | None = None,
     ) -> int:
         """Run ``build`` in a write transaction, then chain and apply the events it returns.
+
+        ``build`` reads through the reader it is given: what it sees cannot change before its
+        events are applied.
 
         Returns the sequence number of the last event appended (0 when there were none).
         """
@@ -209,26 +211,27 @@ class SQLStore:
                         "what changed"
                     )
                 seq, prev = head
-                events = build(conn)
+                events = build(Reader(conn))
                 if not events:
                     return int(seq)
                 when = time.time() if at is None else at
                 rows = []
                 for event in events:
                     seq += 1
-                    payload, ev = prepare(event)
+                    kind, run_id = event.KIND, event.scope
+                    logged, payload = prepare(event)
                     digest = event_digest(
                         prev=prev,
                         seq=seq,
                         at=when,
                         actor=actor,
-                        kind=ev.kind,
-                        run_id=ev.run_id,
-                        payload=payload,
+                        kind=kind,
+                        run_id=run_id,
+                        payload=logged,
                     )
-                    rows.append((seq, when, actor, ev.kind, ev.run_id, payload, prev, digest))
+                    rows.append((seq, when, actor, kind, run_id, logged, prev, digest))
                     prev = digest
-                    apply(conn, ev)
+                    apply(conn, kind, payload)
                 if len(rows) == 1:
                     cursor.execute(sql.insert_events, rows[0])
                 else:

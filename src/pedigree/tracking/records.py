@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["iso", "parse_time", "run_record"]
+from pedigree.times import iso
 
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> float:
-    """``2026-11-01`` or ``2026-11-01T09:30`` (UTC unless it names a zone) as epoch seconds;
-    ``ValueError`` for anything else."""
-    when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+__all__ = ["run_record"]
 
 
 def _loads(text: str | None) -> Any:

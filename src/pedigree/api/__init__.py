@@ -23,33 +23,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pedigree.client.run import ActiveRun
-from pedigree.client.values import check_key, check_param_value
 from pedigree.config import Project, find_project
+from pedigree.context import Actor, Context, close_all, shared_store
 from pedigree.errors import InvalidInput, RunImmutable
-from pedigree.ids import new_id
-from pedigree.store.events import Event
+from pedigree.store import events as ev
+from pedigree.store.events import STATUSES, Event
+from pedigree.tracking import recording
+from pedigree.tracking.recording import HEARTBEAT_SECONDS
+from pedigree.values import check_key, check_param_value
 
 if TYPE_CHECKING:
     import pandas
 
+    from pedigree.api.audit import AuditAPI
+    from pedigree.api.data import DataAPI
+    from pedigree.api.lineage import LineageAPI
+    from pedigree.api.reports import ReportsAPI
+    from pedigree.api.reproduce import ReproduceAPI
+    from pedigree.api.sweeps import SweepsAPI
     from pedigree.capture.code import CodeState
     from pedigree.capture.environment import Environment
     from pedigree.objects.base import ObjectStore
     from pedigree.store.sql import SQLStore
 
-__all__ = ["STATUSES", "Tracker"]
+__all__ = ["STATUSES", "Tracker", "close_all", "shared_store"]
 
-STATUSES = ("running", "finished", "failed", "killed", "crashed")
-HEARTBEAT_SECONDS = 10.0
 # A run whose recorder has not been heard from for this long is taken as crashed.
 STALE_SECONDS = 90.0
 
-# The software facts that define an environment; the rest describe the machine and live per run.
-_MACHINE_KEYS = ("hostname", "user", "cpu", "cpu_count", "kernel", "os_release", "container")
-
 
 class Tracker:
-    """Pedigree on one project: its metadata store and its object store."""
+    """Pedigree on one project: the facade every face (CLI, server, UI, SDK) calls.
+
+    Runs are methods; the other areas are namespaces: :attr:`data`, :attr:`lineage`,
+    :attr:`sweeps`, :attr:`reproduce`,
+    :attr:`reports`, :attr:`audit`.
+    """
 
     def __init__(
         self,
@@ -57,207 +66,89 @@ class Tracker:
         *,
         store: SQLStore | None = None,
         objects: ObjectStore | None = None,
+        actor: Actor | None = None,
     ) -> None:
+        self.ctx = Context(project, store=store, objects=objects, actor=actor)
         self.project = project
-        if store is not None:
-            self.__dict__["store"] = store
-        if objects is not None:
-            self.__dict__["objects"] = objects
 
     @classmethod
     def from_env(cls, cwd: str | os.PathLike[str] | None = None) -> Tracker:
         """The tracker of the project that holds ``cwd`` (default: the working directory)."""
         return cls(find_project(cwd))
 
-    @cached_property
+    @property
     def store(self) -> SQLStore:
-        return shared_store(self.project.uri)
+        return self.ctx.store
 
-    @cached_property
+    @property
     def objects(self) -> ObjectStore:
-        from pedigree.objects import open_object_store
+        return self.ctx.objects
 
-        return open_object_store(self.project.objects_location)
-
-    @cached_property
+    @property
     def user(self) -> str:
-        return self.project.user
+        return self.ctx.user
 
     def _append(self, events: Sequence[Event]) -> int:
-        return self.store.append(events, actor=self.user)
+        return self.ctx.append(events)
+
+    @cached_property
+    def data(self) -> DataAPI:
+        from pedigree.api.data import DataAPI
+
+        return DataAPI(self.ctx)
+
+    @cached_property
+    def lineage(self) -> LineageAPI:
+        from pedigree.api.lineage import LineageAPI
+
+        return LineageAPI(self.ctx)
+
+    @cached_property
+    def sweeps(self) -> SweepsAPI:
+        from pedigree.api.sweeps import SweepsAPI
+
+        return SweepsAPI(self.ctx)
+
+    @cached_property
+    def reports(self) -> ReportsAPI:
+        from pedigree.api.reports import ReportsAPI
+
+        return ReportsAPI(self.ctx)
+
+    @cached_property
+    def reproduce(self) -> ReproduceAPI:
+        from pedigree.api.reproduce import ReproduceAPI
+
+        return ReproduceAPI(self.ctx)
+
+    @cached_property
+    def audit(self) -> AuditAPI:
+        from pedigree.api.audit import AuditAPI
+
+        return AuditAPI(self.ctx)
 
     # -- writing runs --------------------------------------------------------------------------
 
-    def create_run(
-        self,
-        *,
-        experiment: str,
-        name: str | None = None,
-        kind: str = "run",
-        parent_id: str | None = None,
-        command: Sequence[str] | None = None,
-        cwd: str | None = None,
-        params: dict[str, Any] | None = None,
-        seed: int | None = None,
-        pid: int | None = None,
-    ) -> str:
-        check_key(experiment, "experiment name")
-        if name is not None:
-            check_key(name, "run name")
-        checked = {
-            check_key(k, "parameter name"): check_param_value(k, v)
-            for k, v in (params or {}).items()
-        }
-        run_id = new_id()
-        host = socket.gethostname()
-        events = [
-            Event(
-                "run.created",
-                {
-                    "id": run_id,
-                    "experiment": experiment,
-                    "name": name,
-                    "kind": kind,
-                    "parent_id": parent_id,
-                    "command": list(command) if command is not None else None,
-                    "cwd": cwd or os.getcwd(),
-                    "user": self.user,
-                    "host": host,
-                    "pid": pid or os.getpid(),
-                    "seed": seed,
-                    "started_at": time.time(),
-                },
-                run_id,
-            )
-        ]
-        if checked:
-            events.append(Event("run.params", {"run_id": run_id, "params": checked}, run_id))
-        from pedigree.store import schema
-
-        def build(conn: Any) -> list[Event]:
-            # Liveness is operational state, not part of the record, but it is written with the
-            # run so that no run ever exists without a way to tell whether it crashed.
-            conn.execute(
-                schema.run_liveness.insert().values(
-                    run_id=run_id, host=host, pid=pid or os.getpid(), heartbeat_at=time.time()
-                )
-            )
-            return events
-
-        self.store.write(build, actor=self.user)
-        return run_id
+    def create_run(self, **fields: Any) -> str:
+        """Record a new running run; returns its id (see ``tracking.recording.create_run``)."""
+        return recording.create_run(self.ctx, **fields)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Change the experiment, name or seed of a running run."""
-        allowed = {k: v for k, v in fields.items() if k in ("experiment", "name", "seed")}
-        for k in ("experiment", "name"):
-            if allowed.get(k) is not None:
-                check_key(allowed[k], f"{k} name")
-        if allowed:
-            self._append([Event("run.updated", {"run_id": run_id, **allowed}, run_id)])
+        recording.update_run(self.ctx, run_id, **fields)
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        if params:
-            self._append([Event("run.params", {"run_id": run_id, "params": params}, run_id)])
+        recording.log_params(self.ctx, run_id, params)
 
     def log_metrics(self, run_id: str, points: list[list[Any]]) -> None:
         """Points are ``[key, step, value or None for NaN, timestamp]``."""
-        if points:
-            self._append([Event("run.metrics", {"run_id": run_id, "points": points}, run_id)])
+        recording.log_metrics(self.ctx, run_id, points)
 
-    def capture_events(
-        self,
-        run_id: str,
-        *,
-        code: CodeState | None,
-        environment: Environment | None,
-        invocation: dict[str, Any],
-    ) -> list[Event]:
-        """The events that record what a run ran: its code, environment and invocation."""
-        events: list[Event] = []
-        env_digest = None
-        machine: dict[str, Any] = {}
-        if environment is not None:
-            data = environment.to_json()
-            machine = {k: data.pop(k) for k in _MACHINE_KEYS if k in data}
-            machine["platform"] = data.get("platform")
-            env_digest = environment.digest
-            from pedigree.store import queries
-
-            with self.store.read() as conn:
-                known = queries.environment(conn, env_digest) is not None
-            if not known:
-                events.append(
-                    Event(
-                        "environment.recorded",
-                        {
-                            "digest": env_digest,
-                            "python": data.get("python"),
-                            "platform": data.get("platform"),
-                            "packages_digest": data.get("packages_digest"),
-                            "data": data,
-                        },
-                    )
-                )
-        code_json = None
-        if code is not None:
-            c = code.to_json()
-            code_json = {
-                "commit": c.get("commit"),
-                "branch": c.get("branch"),
-                "remote": c.get("remote"),
-                "dirty": c.get("dirty"),
-                "patch_digest": c.get("patch_digest"),
-                "extra": {
-                    "repo_root": c.get("repo_root"),
-                    "untracked": c.get("untracked", []),
-                    "notes": c.get("notes", []),
-                },
-            }
-        events.append(
-            Event(
-                "run.captured",
-                {
-                    "run_id": run_id,
-                    "code": code_json,
-                    "environment_digest": env_digest,
-                    "invocation": {**invocation, "machine": machine},
-                },
-                run_id,
-            )
-        )
-        return events
-
-    def end_run(
-        self,
-        run_id: str,
-        status: str,
-        *,
-        exit_code: int | None = None,
-        error: str | None = None,
-        stdout_digest: str | None = None,
-        stderr_digest: str | None = None,
-        extra_events: Sequence[Event] = (),
-    ) -> None:
-        if status not in STATUSES or status == "running":
-            raise InvalidInput(f"a run cannot end as {status!r}")
-        end = Event(
-            "run.ended",
-            {
-                "run_id": run_id,
-                "status": status,
-                "exit_code": exit_code,
-                "ended_at": time.time(),
-                "error": error,
-                "stdout_digest": stdout_digest,
-                "stderr_digest": stderr_digest,
-            },
-            run_id,
-        )
-        self._append([*extra_events, end])
+    def end_run(self, run_id: str, status: str, **fields: Any) -> None:
+        recording.end_run(self.ctx, run_id, status, **fields)
 
     def heartbeat(self, run_id: str) -> None:
-        self.store.heartbeat(run_id, host=socket.gethostname(), pid=os.getpid())
+        recording.heartbeat(self.ctx, run_id)
 
     def start_run(
         self,
@@ -282,12 +173,10 @@ class Tracker:
 
     def reap(self) -> list[str]:
         """Close as ``crashed`` every running run whose recorder is gone; return their ids."""
-        from pedigree.store import queries
-
         now = time.time()
         host = socket.gethostname()
-        with self.store.read() as conn:
-            candidates = queries.running_runs(conn)
+        with self.ctx.read() as reader:
+            candidates = reader.running_runs()
         dead = []
         for row in candidates:
             last = row.heartbeat_at if row.heartbeat_at is not None else row.started_at
@@ -305,24 +194,21 @@ class Tracker:
     # -- reading runs --------------------------------------------------------------------------
 
     def resolve(self, ref: str) -> str:
-        from pedigree.store import queries
-
-        with self.store.read() as conn:
-            return queries.resolve_run(conn, ref)
+        with self.ctx.read() as reader:
+            return reader.resolve_run(ref)
 
     def _records(self, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
-        from pedigree.store import queries
         from pedigree.tracking.records import run_record
 
-        with self.store.read() as conn:
-            rows = queries.run_rows(conn, ids)
-            params = queries.params(conn, ids)
-            metrics = queries.latest_metrics(conn, ids)
+        with self.ctx.read() as reader:
+            rows = reader.run_rows(ids)
+            params = reader.params(ids)
+            metrics = reader.latest_metrics(ids)
             envs: dict[str, dict[str, Any] | None] = {}
             for row in rows.values():
                 d = row.environment_digest
                 if d and d not in envs:
-                    envs[d] = queries.environment(conn, d)
+                    envs[d] = reader.environment(d)
             records = [
                 run_record(
                     rows[i],
@@ -335,7 +221,7 @@ class Tracker:
                 if i in rows
             ]
             for enrich in _ENRICHERS:
-                enrich(conn, records, detail)
+                enrich(reader, records, detail)
         return records
 
     def get_run(self, ref: str) -> dict[str, Any]:
@@ -355,17 +241,15 @@ class Tracker:
         parent: str | None = None,
     ) -> list[dict[str, Any]]:
         """Runs as ``pedigree runs --json`` prints them, newest first by default."""
-        from pedigree.store import queries
-        from pedigree.tracking.where import parse_order_by, parse_where
+        from pedigree.store.where import parse_order_by, parse_where
 
         where_ast = parse_where(where) if where else None
         order = parse_order_by(order_by) if order_by else ()
         if limit is not None and limit < 1:
             raise InvalidInput("--limit must be at least 1")
         self.reap()
-        with self.store.read() as conn:
-            ids = queries.select_runs(
-                conn,
+        with self.ctx.read() as reader:
+            ids = reader.select_runs(
                 experiment=experiment,
                 where=where_ast,
                 order_by=order,
@@ -401,44 +285,15 @@ class Tracker:
         return frame
 
     def abbreviations(self, ids: Sequence[str]) -> dict[str, str]:
-        from pedigree.store import queries
-
-        with self.store.read() as conn:
-            return queries.abbreviations(conn, ids)
+        with self.ctx.read() as reader:
+            return reader.abbreviations(ids)
 
     def read_blob(self, digest: str | None) -> bytes:
         if not digest:
             return b""
-        from pedigree.data.digest import Digest
+        from pedigree.digest import Digest
 
         return self.objects.get_bytes(Digest.parse(digest))
-
-
-_stores: dict[str, SQLStore] = {}
-_stores_lock = threading.Lock()
-
-
-def shared_store(uri: str) -> SQLStore:
-    """One open store per URI per process: its connection pool and schema check are reused by
-    every run the process records."""
-    with _stores_lock:
-        store = _stores.get(uri)
-        if store is None:
-            from pedigree.store.sql import open_store
-
-            store = _stores[uri] = open_store(uri)
-            if len(_stores) == 1:
-                atexit.register(close_all)
-        return store
-
-
-def close_all() -> None:
-    """Close every store this process opened (tests call it between cases)."""
-    with _stores_lock:
-        stores = list(_stores.values())
-        _stores.clear()
-    for store in stores:
-        store.close()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -563,8 +418,8 @@ class StoreSink:
         events = []
         if self._capture is not None:
             code, env, invocation = self._capture
-            events = self.tracker.capture_events(
-                self.run_id, code=code, environment=env, invocation=invocation
+            events = recording.capture_events(
+                self.tracker.ctx, self.run_id, code=code, environment=env, invocation=invocation
             )
         events.extend(io_events(self.tracker, self.run_id, self.declared, Path(os.getcwd())))
         self.tracker.end_run(self.run_id, status, error=error, extra_events=events)

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pedigree.audit.chain import GENESIS, event_digest, reference_digest
+from pedigree.store.chain import GENESIS, event_digest, reference_digest
 
 RUN = "0193a5c2-0000-7000-8000-000000000001"
 

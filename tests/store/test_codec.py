@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pedigree.audit.codec import Columns, MalformedPoints, columns, pack_points, unpack_points
 from pedigree.errors import InvalidValue
 from pedigree.jsonutil import canonical_json
+from pedigree.store.codec import Columns, MalformedPoints, columns, pack_points, unpack_points
 from pedigree.store.events import Event, log_payload
 
 KEYS = st.text(min_size=1, max_size=8)

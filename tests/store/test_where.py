@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pedigree.errors import InvalidQuery
-from pedigree.tracking.where import (
+from pedigree.store.where import (
     And,
     Compare,
     Field,
