@@ -12,7 +12,9 @@ object store lacks, also on a thread pool. A file that changes while it is hashe
 >>> files = scan(folder)
 >>> hash_files(files)
 >>> [(f.rel, f.digest.short) for f in files]
-[('a.csv', '9b5cfd4d2bc6')]
+[('a.csv', '6c703dc4a0fb')]
+>>> files[0].digest == hash_bytes(b"1,2\\n")
+True
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import blake3
-
-from pedigree.digest import ALGORITHM, Digest, hash_bytes
+from pedigree.digest import Digest, hash_bytes, hash_open_file
 from pedigree.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
@@ -37,12 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FileInfo", "Progress", "hash_files", "relpath_in", "scan", "store_files", "workers"]
 
-_CHUNK = 1024 * 1024
 _TASK_BYTES = 8 * 1024 * 1024
 _TASK_FILES = 512
-# A file this big is hashed with BLAKE3's own threads as well (a single big file then still uses
-# every core); smaller ones are spread over the pool one file per thread.
-_BIG = 64 * 1024 * 1024
 FILE = "file"
 SYMLINK = "symlink"
 
@@ -227,19 +223,8 @@ def _hash_one(info: FileInfo, progress: Progress | None) -> Digest:
         with open(info.path, "rb", buffering=0) as f:
             if not info.same_state(os.fstat(f.fileno())):
                 raise Conflict(f"{info.path} changed while it was being hashed; try again")
-            if info.size >= _BIG:
-                h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-                h.update_mmap(info.path)
-                if progress is not None:
-                    progress.advance(info.size)
-            else:
-                h = blake3.blake3()
-                buf = bytearray(min(_CHUNK, max(info.size, 1)))
-                view = memoryview(buf)
-                while n := f.readinto(buf):
-                    h.update(view[:n])
-                    if progress is not None:
-                        progress.advance(n)
+            advance = progress.advance if progress is not None else None
+            digest = hash_open_file(f, info.path, info.size, progress=advance)
             after = os.fstat(f.fileno())
     except FileNotFoundError:
         raise Conflict(f"{info.path} was removed while it was being hashed") from None
@@ -247,7 +232,7 @@ def _hash_one(info: FileInfo, progress: Progress | None) -> Digest:
         raise InvalidInput(f"cannot read {info.path}: {exc.strerror or exc}") from exc
     if not info.same_state(after) or not info.same_state(os.lstat(info.path)):
         raise Conflict(f"{info.path} changed while it was being hashed; try again")
-    return Digest(ALGORITHM, h.hexdigest())
+    return digest
 
 
 def _tasks(items: Sequence[FileInfo]) -> list[Sequence[FileInfo]]:
