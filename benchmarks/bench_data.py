@@ -127,17 +127,17 @@ def bench_big(base: Path, size_mib: int, count: int, results: dict[str, Any]) ->
         shutil.rmtree(tracker.project.dir / "objects", ignore_errors=True)
         shutil.rmtree(tracker.project.cache_dir, ignore_errors=True)
         os.sync()
-        s, cold = timed(lambda i=i: datasets.add(tracker, data, name=f"cold{i}"))
+        s, cold = timed(lambda i=i: datasets.add(tracker.ctx, data, name=f"cold{i}"))
         assert cold.created
         colds.append(s)
     cold_s = min(colds)
     results["cold_add_s"] = cold_s
     results["cold_add_median_s"] = statistics.median(colds)
-    datasets.add(tracker, data, name="prices")
+    datasets.add(tracker.ctx, data, name="prices")
 
     # Unchanged re-add: stat + one cache query + manifest.
     results["unchanged_s"] = statistics.median(
-        timed(lambda: datasets.add(tracker, data, name="prices"))[0] for _ in range(7)
+        timed(lambda: datasets.add(tracker.ctx, data, name="prices"))[0] for _ in range(7)
     )
 
     # One changed file of 10 MiB (or the size of one file when smaller).
@@ -147,7 +147,7 @@ def bench_big(base: Path, size_mib: int, count: int, results: dict[str, Any]) ->
         victim.write_bytes(os.urandom(min(10 * MIB, per_file)))
         old = time.time_ns() - 5_000_000_000
         os.utime(victim, ns=(old, old))
-        s, r = timed(lambda: datasets.add(tracker, data, name="prices"))
+        s, r = timed(lambda: datasets.add(tracker.ctx, data, name="prices"))
         assert r.created
         changed_sizes.append(s)
     results["one_changed_s"] = statistics.median(changed_sizes)
@@ -175,12 +175,12 @@ def bench_small(base: Path, count: int, results: dict[str, Any]) -> None:
     write_small_files(data, count)
     age(data)
     os.sync()
-    cold_s, cold = timed(lambda: datasets.add(tracker, data, name="ticks"))
+    cold_s, cold = timed(lambda: datasets.add(tracker.ctx, data, name="ticks"))
     assert cold.created
     results["small_files"] = count
     results["small_cold_add_s"] = cold_s
     results["small_unchanged_s"] = statistics.median(
-        timed(lambda: datasets.add(tracker, data, name="ticks"))[0] for _ in range(3)
+        timed(lambda: datasets.add(tracker.ctx, data, name="ticks"))[0] for _ in range(3)
     )
 
 

@@ -104,8 +104,8 @@ def test_folder_trees_are_recorded_for_lineage(project: Project, cli: Any) -> No
     make_prices(project.root)
     v1 = js(cli, "data", "add", "data/prices")
     jan = hash_bytes(b"date,close\n2026-01-02,101.5\n")
-    with project.tracker().store.read() as conn:
-        rows = conn.execute(
+    with project.tracker().store.read() as reader:
+        rows = reader.conn.execute(
             sa.select(t.tree_entries.c.tree_digest, t.tree_entries.c.path).where(
                 t.tree_entries.c.digest == str(jan)
             )

@@ -22,9 +22,9 @@ def _when(ts: float) -> str:
 
 
 def _size(n: int) -> str:
-    from pedigree.data.datasets import human_size
+    from pedigree.api.data import DataAPI
 
-    return human_size(n)
+    return DataAPI.human_size(n)
 
 
 def _short(digest: str) -> str:
@@ -67,9 +67,7 @@ def add(path: str, name: str | None, as_json: bool) -> None:
       pedigree data add data/prices.csv
       pedigree data add data/raw --name prices
     """
-    from pedigree.data.datasets import add as add_dataset
-
-    result = add_dataset(tracker(), path, name=name, progress=_progress())
+    result = tracker().data.add(path, name=name, progress=_progress())
     if as_json:
         emit_json(result.to_json())
         return
@@ -88,9 +86,7 @@ def ls(as_json: bool) -> None:
     Example:
       pedigree data ls
     """
-    from pedigree.data.datasets import list_latest
-
-    versions = list_latest(tracker())
+    versions = tracker().data.ls()
     if as_json:
         emit_json([v.to_json() for v in versions])
         return
@@ -138,9 +134,7 @@ def log(name: str, as_json: bool) -> None:
     Example:
       pedigree data log data/prices
     """
-    from pedigree.data.datasets import log as dataset_log
-
-    versions = dataset_log(tracker(), name)
+    versions = tracker().data.log(name)
     if as_json:
         emit_json([v.to_json() for v in versions])
         return
@@ -160,9 +154,7 @@ def diff(old: str, new: str, as_json: bool) -> None:
     """
     from rich.markup import escape
 
-    from pedigree.data.datasets import diff as dataset_diff
-
-    result = dataset_diff(tracker(), old, new)
+    result = tracker().data.diff(old, new)
     if as_json:
         emit_json(result.to_json())
         return
@@ -197,9 +189,7 @@ def checkout(ref: str, to: str | None, clean: bool, force: bool, as_json: bool) 
       pedigree data checkout prices@v2
       pedigree data checkout prices@v1 --to /tmp/prices-v1
     """
-    from pedigree.data.datasets import checkout as dataset_checkout
-
-    result = dataset_checkout(tracker(), ref, to=to, clean=clean, force=force, progress=_progress())
+    result = tracker().data.checkout(ref, to=to, clean=clean, force=force, progress=_progress())
     if as_json:
         emit_json(result.to_json())
         return
@@ -227,10 +217,9 @@ def verify(as_json: bool) -> None:
     Example:
       pedigree data verify
     """
-    from pedigree.data.datasets import verify as verify_store
     from pedigree.errors import IntegrityError
 
-    report = verify_store(tracker(), progress=_progress())
+    report = tracker().data.verify(progress=_progress())
     if as_json:
         emit_json(report.to_json())
     else:

@@ -5,11 +5,20 @@ and records ``NAME@vN`` (the next number for that name) unless the content equal
 version's. A folder version is its manifest's digest; the manifest is stored too, so a version can
 be checked out from its digest alone.
 
->>> tracker = Tracker.from_env()                                      # doctest: +SKIP
->>> result = add(tracker, "data/prices")                              # doctest: +SKIP
->>> result.version.ref, result.created                                 # doctest: +SKIP
-('data/prices@v1', True)
->>> checkout(tracker, "data/prices@v1", to="/tmp/prices-v1")          # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> project, _ = init_project(tempfile.mkdtemp())
+>>> ctx = Context(project)
+>>> _ = (project.root / "data").mkdir(), (project.root / "data" / "prices.csv").write_text("1\\n")
+>>> result = add(ctx, project.root / "data" / "prices.csv")
+>>> result.version.ref, result.created
+('data/prices.csv@v1', True)
+>>> add(ctx, project.root / "data" / "prices.csv").created
+False
+>>> to = pathlib.Path(tempfile.mkdtemp()) / "prices-v1.csv"
+>>> checkout(ctx, "data/prices.csv@v1", to=str(to)).written, to.read_text()
+(1, '1\\n')
 """
 
 from __future__ import annotations
@@ -20,7 +29,6 @@ import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +42,13 @@ from pedigree.errors import (
     ObjectNotFound,
     PedigreeError,
 )
-from pedigree.store.events import Event
+from pedigree.store.events import DatasetVersioned, Event, TreeRecorded
+from pedigree.store.reads.data import DatasetVersion
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
-    from pedigree.api import Tracker
+    from pedigree.context import Context
     from pedigree.data.statcache import StatCache
+    from pedigree.store.reader import Reader
 
 __all__ = [
     "AddResult",
@@ -72,45 +80,6 @@ _NAME_MAX = 250
 
 
 @dataclass(frozen=True)
-class DatasetVersion:
-    name: str
-    version: int
-    digest: str
-    kind: str  # file | dir | symlink
-    size: int
-    file_count: int
-    path: str | None
-    created_at: float
-    user: str | None
-    run_id: str | None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@v{self.version}"
-
-    @classmethod
-    def from_row(cls, row: Any) -> DatasetVersion:
-        return cls(
-            name=row.name,
-            version=row.version,
-            digest=row.digest,
-            kind=row.kind,
-            size=row.size,
-            file_count=row.file_count,
-            path=row.path,
-            created_at=row.created_at,
-            user=row.user,
-            run_id=row.run_id,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["ref"] = self.ref
-        out["created_at"] = datetime.fromtimestamp(self.created_at, UTC).isoformat()
-        return out
-
-
-@dataclass(frozen=True)
 class AddResult:
     version: DatasetVersion
     created: bool  # False when the content equals the latest version's
@@ -119,10 +88,10 @@ class AddResult:
         return {**self.version.to_json(), "created": self.created}
 
 
-def stat_cache(tracker: Tracker) -> StatCache:
+def stat_cache(ctx: Context) -> StatCache:
     from pedigree.data.statcache import StatCache
 
-    return StatCache.for_project(tracker.project.cache_dir)
+    return StatCache.for_project(ctx.project.cache_dir)
 
 
 def check_name(name: str) -> str:
@@ -150,49 +119,41 @@ def parse_ref(text: str) -> tuple[str, int | None]:
     return check_name(m.group("name")), number
 
 
-def _current_run(conn: Connection) -> str | None:
+def _current_run(reader: Reader) -> str | None:
     """The run a ``pedigree data add`` inside ``pedigree run`` belongs to."""
-    import sqlalchemy as sa
-
-    from pedigree.store import schema as t
-
     run_id = os.environ.get("PEDIGREE_RUN_ID")
     if not run_id:
         return None
-    found = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).scalar()
-    return str(found) if found else None
+    return run_id if reader.run_started_at(run_id) is not None else None
 
 
 def add(
-    tracker: Tracker,
+    ctx: Context,
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
     progress: bool = False,
 ) -> AddResult:
     """Version a file or folder under ``name`` (default: its path relative to the project)."""
-    from pedigree.data import queries
     from pedigree.data.snapshot import take
 
-    root = tracker.project.root
-    with stat_cache(tracker) as cache:
-        snap = take(root, path, objects=tracker.objects, cache=cache, progress=progress)
+    root = ctx.project.root
+    with stat_cache(ctx) as cache:
+        snap = take(root, path, objects=ctx.objects, cache=cache, progress=progress)
     if name is None:
         name = snap.rel or root.name
     name = check_name(name)
     box: dict[str, Any] = {}
 
-    def build(conn: Connection) -> list[Event]:
-        latest = queries.dataset_version(conn, name)
+    def build(reader: Reader) -> list[Event]:
+        latest = reader.dataset_version(name)
         if latest is not None and latest.digest == str(snap.digest):
-            box["version"], box["created"] = DatasetVersion.from_row(latest), False
+            box["version"], box["created"] = latest, False
             return []
-        events = []
-        if snap.kind == "dir" and not queries.tree_known(conn, str(snap.digest)):
-            events.append(
-                Event("tree.recorded", {"digest": str(snap.digest), "entries": snap.tree_entries()})
-            )
-        run_id = _current_run(conn)
+        events: list[Event] = []
+        if snap.kind == "dir" and not reader.tree_known(str(snap.digest)):
+            events.append(TreeRecorded(digest=str(snap.digest), entries=snap.tree_entries()))
+        run_id = _current_run(reader)
         version = DatasetVersion(
             name=name,
             version=(latest.version + 1) if latest is not None else 1,
@@ -202,60 +163,54 @@ def add(
             file_count=snap.file_count,
             path=snap.rel,
             created_at=time.time(),
-            user=tracker.user,
+            user=ctx.user,
             run_id=run_id,
         )
-        events.append(Event("dataset.versioned", asdict(version), run_id))
+        events.append(DatasetVersioned(**asdict(version)))
         box["version"], box["created"] = version, True
         return events
 
-    tracker.store.write(build, actor=tracker.user)
+    ctx.write(build)
     return AddResult(box["version"], box["created"])
 
 
-def get(tracker: Tracker, ref: str) -> DatasetVersion:
+def get(ctx: Context, ref: str) -> DatasetVersion:
     """The version ``NAME@vN`` names (``NAME`` alone: the latest)."""
-    from pedigree.data import queries
-
     name, number = parse_ref(ref)
-    with tracker.store.read() as conn:
-        row = queries.dataset_version(conn, name, number)
-        if row is None:
-            known = queries.dataset_versions(conn, name)
-    if row is None:
+    with ctx.read() as reader:
+        found = reader.dataset_version(name, number)
+        if found is None:
+            known = reader.dataset_versions(name)
+    if found is None:
         if not known:
             raise NotFound(f"no dataset named {name!r} (see `pedigree data ls`)")
         raise NotFound(f"{name} has no version {number} (its latest is v{known[-1].version})")
-    return DatasetVersion.from_row(row)
+    return found
 
 
-def list_latest(tracker: Tracker) -> list[DatasetVersion]:
-    from pedigree.data import queries
-
-    with tracker.store.read() as conn:
-        return [DatasetVersion.from_row(r) for r in queries.latest_versions(conn)]
+def list_latest(ctx: Context) -> list[DatasetVersion]:
+    with ctx.read() as reader:
+        return reader.latest_versions()
 
 
-def log(tracker: Tracker, name: str) -> list[DatasetVersion]:
+def log(ctx: Context, name: str) -> list[DatasetVersion]:
     """Every version of a dataset, oldest first."""
-    from pedigree.data import queries
-
     name = check_name(name)
-    with tracker.store.read() as conn:
-        rows = queries.dataset_versions(conn, name)
-    if not rows:
+    with ctx.read() as reader:
+        versions = reader.dataset_versions(name)
+    if not versions:
         raise NotFound(f"no dataset named {name!r} (see `pedigree data ls`)")
-    return [DatasetVersion.from_row(r) for r in rows]
+    return versions
 
 
 # -- contents, diff ----------------------------------------------------------------------------
 
 
-def entries(tracker: Tracker, version: DatasetVersion) -> Manifest:
+def entries(ctx: Context, version: DatasetVersion) -> Manifest:
     """The files of a version (a file or symlink version is one entry named after it)."""
     digest = Digest.parse(version.digest)
     if version.kind == "dir":
-        return Manifest.decode(tracker.objects.get_bytes(digest))
+        return Manifest.decode(ctx.objects.get_bytes(digest))
     label = os.path.basename(version.path or version.name) or version.name
     kind = SYMLINK if version.kind == SYMLINK else "file"
     return Manifest((Entry(label, digest, version.size, kind),))
@@ -290,9 +245,9 @@ class DiffResult:
         }
 
 
-def diff(tracker: Tracker, old_ref: str, new_ref: str) -> DiffResult:
-    old, new = get(tracker, old_ref), get(tracker, new_ref)
-    a, b = entries(tracker, old).by_path(), entries(tracker, new).by_path()
+def diff(ctx: Context, old_ref: str, new_ref: str) -> DiffResult:
+    old, new = get(ctx, old_ref), get(ctx, new_ref)
+    a, b = entries(ctx, old).by_path(), entries(ctx, new).by_path()
     added = [b[p] for p in sorted(b.keys() - a.keys())]
     removed = [a[p] for p in sorted(a.keys() - b.keys())]
     changed, same = [], 0
@@ -328,11 +283,11 @@ class CheckoutResult:
         }
 
 
-def _destination(tracker: Tracker, version: DatasetVersion, to: str | None) -> Path:
+def _destination(ctx: Context, version: DatasetVersion, to: str | None) -> Path:
     if to is None:
         if version.path is None:
             raise InvalidInput(f"{version.ref} has no recorded path; give --to DIR")
-        return tracker.project.root / version.path
+        return ctx.project.root / version.path
     dest = Path(os.path.abspath(to))
     if version.kind != "dir" and dest.is_dir() and not dest.is_symlink():
         return dest / (os.path.basename(version.path or version.name) or version.name)
@@ -352,7 +307,7 @@ def _restore_link(target: bytes, dest: Path) -> None:
 
 
 def checkout(
-    tracker: Tracker,
+    ctx: Context,
     ref: str,
     *,
     to: str | None = None,
@@ -369,11 +324,11 @@ def checkout(
     from pedigree.data.hashing import Progress, hash_files, scan, workers
     from pedigree.data.tree import check_relpath
 
-    version = get(tracker, ref)
-    manifest = entries(tracker, version)
-    dest = _destination(tracker, version, to)
+    version = get(ctx, ref)
+    manifest = entries(ctx, version)
+    dest = _destination(ctx, version, to)
     result = CheckoutResult(version, dest)
-    objects = tracker.objects
+    objects = ctx.objects
 
     # What is there now, by path relative to the destination.
     single = version.kind != "dir"
@@ -387,7 +342,7 @@ def checkout(
             if not dest.is_dir() or dest.is_symlink():
                 raise Conflict(f"{dest} exists and is not a folder")
             present = {f.rel: f for f in scan(dest)}
-        with stat_cache(tracker) as cache:
+        with stat_cache(ctx) as cache:
             hash_files(list(present.values()), cache=cache, progress=progress)
 
     wanted = manifest.by_path()
@@ -493,14 +448,13 @@ class VerifyReport:
         }
 
 
-def verify(tracker: Tracker, *, progress: bool = False) -> VerifyReport:
+def verify(ctx: Context, *, progress: bool = False) -> VerifyReport:
     """Re-hash every stored object; report corrupt ones and referenced ones that are missing."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pedigree.data import queries
     from pedigree.data.hashing import Progress, workers
 
-    objects = tracker.objects
+    objects = ctx.objects
     stored = list(objects.iter_digests())
     report = VerifyReport(checked=len(stored))
     sizes = {}
@@ -529,8 +483,8 @@ def verify(tracker: Tracker, *, progress: bool = False) -> VerifyReport:
             report.corrupt.append(str(d))
         elif verdict is None:
             present.add(str(d))
-    with tracker.store.read() as conn:
-        refs = queries.referenced_digests(conn)
+    with ctx.read() as reader:
+        refs = reader.referenced_digests()
     for digest, where in sorted(refs.items()):
         if digest not in present and str(digest) not in report.corrupt:
             report.missing.append({"digest": digest, "referenced_by": where})

@@ -37,12 +37,13 @@ from typing import TYPE_CHECKING, Any
 from pedigree.data.capture import Captured, resolve
 from pedigree.data.hashing import relpath_in
 from pedigree.errors import InvalidInput, PedigreeError
-from pedigree.store.events import Event
+from pedigree.store.events import Event, RunIO, TreeRecorded
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
     from pedigree.data.snapshot import Snapshot
     from pedigree.data.statcache import StatCache
+    from pedigree.store.reader import Reader
 
 __all__ = ["enrich_records", "io_events"]
 
@@ -62,19 +63,8 @@ class _Item:
     captured: Captured | None = None
 
 
-def _run_started_ns(tracker: Tracker, run_id: str) -> int | None:
-    import sqlalchemy as sa
-
-    from pedigree.store import schema as t
-
-    query = sa.select(t.runs.c.started_at).where(t.runs.c.id == run_id)
-    with tracker.store.read() as conn:
-        started = conn.execute(query).scalar()
-    return int(started * 1e9) if started is not None else None
-
-
 def io_events(
-    tracker: Tracker,
+    ctx: Context,
     run_id: str,
     declared: Sequence[tuple[str, str]],
     cwd: Path,
@@ -93,7 +83,7 @@ def io_events(
             _warn(f"declared {role} {raw} does not exist; not linked")
             continue
         items.setdefault((role, path), _Item(role, path)).declared = True
-    project = tracker.project
+    project = ctx.project
     captured = resolve(
         files, root=project.root, spool=project.spool_dir / run_id, ignore=project.capture_ignore
     )
@@ -107,14 +97,16 @@ def io_events(
     if not items:
         return []
 
-    started_ns = _run_started_ns(tracker, run_id)
+    with ctx.read() as reader:
+        started = reader.run_started_at(run_id)
+    started_ns = int(started * 1e9) if started is not None else None
     rows: list[dict[str, Any]] = []
     trees: dict[str, Snapshot] = {}
-    with stat_cache(tracker) as cache:
+    with stat_cache(ctx) as cache:
         for key in sorted(items):
             item = items[key]
             try:
-                row = _link(tracker, cache, item, started_ns, trees, progress=progress)
+                row = _link(ctx, cache, item, started_ns, trees, progress=progress)
             except PedigreeError as exc:
                 _warn(f"{item.role} {item.path} not linked: {exc}")
                 continue
@@ -124,20 +116,15 @@ def io_events(
         return []
     events: list[Event] = []
     if trees:
-        from pedigree.data import queries
-
-        with tracker.store.read() as conn:
-            new = {d: snap for d, snap in trees.items() if not queries.tree_known(conn, d)}
-        events += [
-            Event("tree.recorded", {"digest": d, "entries": snap.tree_entries()})
-            for d, snap in new.items()
-        ]
-    events.append(Event("run.io", {"run_id": run_id, "items": rows}, run_id))
+        with ctx.read() as reader:
+            new = {d: snap for d, snap in trees.items() if not reader.tree_known(d)}
+        events += [TreeRecorded(digest=d, entries=snap.tree_entries()) for d, snap in new.items()]
+    events.append(RunIO(run_id=run_id, items=rows))
     return events
 
 
 def _link(
-    tracker: Tracker,
+    ctx: Context,
     cache: StatCache,
     item: _Item,
     started_ns: int | None,
@@ -147,7 +134,7 @@ def _link(
 ) -> dict[str, Any] | None:
     from pedigree.data.snapshot import take
 
-    root = tracker.project.root
+    root = ctx.project.root
     try:
         rel = relpath_in(root, item.path)
     except InvalidInput:
@@ -161,7 +148,7 @@ def _link(
         if known is None or c.before is None:
             return None
         return _row(item, rel, str(known), c.before.size, "file", modified=True)
-    snap = take(root, item.path, objects=tracker.objects, cache=cache, progress=progress)
+    snap = take(root, item.path, objects=ctx.objects, cache=cache, progress=progress)
     if snap.kind == "dir":
         trees[str(snap.digest)] = snap
     modified = False
@@ -189,14 +176,12 @@ def _row(
     }
 
 
-def enrich_records(conn: Any, records: list[dict[str, Any]], detail: bool) -> None:
+def enrich_records(reader: Reader, records: list[dict[str, Any]], detail: bool) -> None:
     """Add ``inputs`` and ``outputs`` to run records (``show --json`` and ``runs --json``)."""
-    from pedigree.data import queries
-
     if not records:
         return
-    io = queries.run_io(conn, [r["id"] for r in records])
+    io = reader.run_io([r["id"] for r in records])
     for rec in records:
-        found = io.get(rec["id"], {"inputs": [], "outputs": []})
-        rec["inputs"] = found["inputs"]
-        rec["outputs"] = found["outputs"]
+        items = io.get(rec["id"], [])
+        rec["inputs"] = [i.to_json() for i in items if i.role == INPUT]
+        rec["outputs"] = [i.to_json() for i in items if i.role != INPUT]

@@ -14,6 +14,9 @@ This is what ``pedigree data add`` and run input/output linking share. The symli
 >>> snap = take(root, root / "prices")
 >>> snap.kind, snap.file_count, snap.rel
 ('dir', 1, 'prices')
+
+:func:`hash_path` is the same through a project's stat cache, for whoever needs the digest a
+path would be recorded with (``impact PATH``, comparing a reproduction's outputs).
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from pedigree.digest import Digest, hash_bytes
 from pedigree.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from pedigree.context import Context
     from pedigree.data.statcache import StatCache
     from pedigree.objects.base import ObjectStore
 
-__all__ = ["Snapshot", "take"]
+__all__ = ["Snapshot", "hash_path", "take"]
 
 DIR = "dir"
 FILE = "file"
@@ -142,6 +146,50 @@ def take(
         store_files(files, objects, progress=progress)
     kind = SYMLINK if info.type == SYMLINK else FILE
     return Snapshot(rel, kind, info.digest, info.size, 1, files, None, objects)
+
+
+def hash_path(
+    ctx: Context,
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    store: bool = False,
+    each_file: bool = False,
+    progress: bool = False,
+) -> Snapshot:
+    """What ``path`` (a file, folder or symlink) holds, with the digest Pedigree records for it:
+    a file's BLAKE3, a folder's manifest digest. Files the project's stat cache knows are not
+    hashed again.
+
+    ``root`` is the folder ``path`` lies in and ``Snapshot.rel`` is relative to (default: the
+    project root; a reproduction gives its workspace). ``store`` also puts the content in the
+    object store. ``each_file`` fills in the digest of every one of ``Snapshot.files`` (their
+    ``rel`` is relative to the folder), also when the folder's own digest came from the cache.
+
+    >>> import tempfile
+    >>> from pedigree.config import init_project
+    >>> from pedigree.context import Context
+    >>> project, _ = init_project(tempfile.mkdtemp())
+    >>> _ = (project.root / "out").mkdir(), (project.root / "out" / "a.csv").write_text("1\\n")
+    >>> snap = hash_path(Context(project), project.root / "out", each_file=True)
+    >>> snap.rel, snap.kind, snap.file_count, [(f.rel, f.digest.short) for f in snap.files]
+    ('out', 'dir', 1, [('a.csv', '50cc1102b1c6')])
+    >>> hash_path(Context(project), project.root / "out").digest == snap.digest
+    True
+    """
+    from pedigree.data.statcache import StatCache
+
+    with StatCache.for_project(ctx.project.cache_dir) as cache:
+        snap = take(
+            ctx.project.root if root is None else root,
+            path,
+            objects=ctx.objects if store else None,
+            cache=cache,
+            progress=progress,
+        )
+        if each_file:
+            hash_files(snap.files, cache=cache, progress=progress)
+    return snap
 
 
 def _fingerprint(files: list[FileInfo]) -> bytes:
