@@ -1,10 +1,10 @@
 """Blob storage by content digest, behind one small interface.
 
->>> from pedigree.objects import open_object_store
->>> store = open_object_store("/tmp/objects")            # doctest: +SKIP
->>> d = store.put_bytes(b"hello")                         # doctest: +SKIP
->>> store.get_bytes(d)                                    # doctest: +SKIP
-b'hello'
+>>> import tempfile
+>>> store = open_object_store(tempfile.mkdtemp())
+>>> d = store.put_bytes(b"hello")
+>>> store.get_bytes(d), store.has(d), store.size(d)
+(b'hello', True, 5)
 """
 
 from __future__ import annotations
