@@ -40,9 +40,9 @@ def build_history(tracker: Tracker, root: Path) -> History:
     prices.mkdir(parents=True)
     (prices / "2023.csv").write_text("date,close\n2023-01-02,100\n")
     (prices / "2024.csv").write_text("date,close\n2024-01-02,110\n")
-    v1 = datasets.add(tracker, prices, name="prices").version
+    v1 = datasets.add(tracker.ctx, prices, name="prices").version
     (prices / "2024.csv").write_text("date,close\n2024-01-02,111\n")  # the vendor's correction
-    v2 = datasets.add(tracker, prices, name="prices").version
+    v2 = datasets.add(tracker.ctx, prices, name="prices").version
 
     (root / "out").mkdir()
     params = {"window": 20, "fee_bps": 1.5, "long_only": True, "universe": ["AAPL"], "x": None}

@@ -205,7 +205,7 @@ def test_an_artifact_version_can_be_reviewed(any_project: Project, cli) -> None:
     folder = any_project.root / "data" / "prices"
     folder.mkdir(parents=True)
     (folder / "2024.csv").write_text("date,close\n")
-    version = datasets.add(any_project.tracker(), folder, name="prices").version
+    version = datasets.add(any_project.tracker().ctx, folder, name="prices").version
     ds = json.loads(cli("approve", "prices@v1", "--json").out)
     assert (ds["target_type"], ds["target"], ds["note"]) == ("dataset", "prices@v1", None)
     art = json.loads(cli("reject", version.digest, "--note", "unsigned", "--json").out)
