@@ -48,8 +48,6 @@ def test_eight_writers(project: Project) -> None:
         float(w * 100 + i) for w in range(8) for i in range(5)
     )
     tracker = project.tracker()
-    from pedigree.store import queries
-
-    with tracker.store.read() as conn:
+    with tracker.store.read() as reader:
         for r in runs:
-            assert len(queries.metric_history(conn, r["id"], "loss")) == 200
+            assert len(reader.metric_history(r["id"], "loss")) == 200

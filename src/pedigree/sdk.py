@@ -22,7 +22,7 @@ from pedigree.client.params import Params, coerce_like
 from pedigree.client.run import ActiveRun
 from pedigree.client.seed import resolve_seed
 from pedigree.client.seed import seed_everything as _seed_generators
-from pedigree.client.spool import SpoolWriter
+from pedigree.client.spool import SpoolSink, SpoolWriter
 from pedigree.errors import InvalidInput, InvalidParam
 from pedigree.values import check_key, check_param_value
 
@@ -62,35 +62,6 @@ def _spool_writer(folder: str) -> SpoolWriter:
     if _spool is None or _spool.folder != folder:
         _spool = SpoolWriter(folder)
     return _spool
-
-
-class SpoolSink:
-    """Hands a run's records to the ``pedigree run`` recorder through the spool."""
-
-    def __init__(self, writer: SpoolWriter) -> None:
-        self.writer = writer
-
-    def log_params(self, params: dict[str, Any]) -> None:
-        self.writer.write({"t": "params", "values": params})
-
-    def log_metrics(self, points: list[list[Any]]) -> None:
-        self.writer.write({"t": "metrics", "points": points})
-
-    def set_seed(self, seed: int) -> None:
-        self.writer.write({"t": "seed", "seed": seed})
-
-    def declare_io(self, role: str, path: str) -> None:
-        self.writer.write({"t": "use" if role == "input" else "produce", "path": path})
-
-    def update(self, fields: dict[str, Any]) -> None:
-        self.writer.write({"t": "attach", **fields})
-
-    def finish(self, status: str, error: str | None) -> None:
-        # The recorder ends the run when the process exits; a failure seen here is reported so
-        # that a script which catches the exception and exits 0 is still recorded as failed.
-        if status != "finished":
-            self.writer.write({"t": "status", "status": status, "error": error})
-        self.writer.flush()
 
 
 def _injected() -> dict[str, Any]:
@@ -167,6 +138,7 @@ def start_run(
                 experiment or os.environ.get("PEDIGREE_EXPERIMENT") or DEFAULT_EXPERIMENT,
                 name,
                 sink,
+                on_end=_forget,
             )
             if _declared:
                 sink.log_params(dict(_declared))
@@ -183,6 +155,7 @@ def start_run(
                 name=name,
                 params=dict(_declared),
                 seed=resolve_seed(seed),
+                on_end=_forget,
             )
             _install_exit_hooks()
         _active = run

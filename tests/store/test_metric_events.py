@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from pedigree.audit.verify import verify
 from pedigree.errors import InvalidValue, StoreError
 from pedigree.ids import new_id
-from pedigree.store import Event, SQLStore, open_store
+from pedigree.store import SQLStore, open_store
 from pedigree.store import schema as t
 from pedigree.store.codec import columns, pack_points, unpack_points
+from pedigree.store.events import event
 
 POINTS = [
     ["loss", 0, 0.5, 10.0],
@@ -41,8 +42,8 @@ def _run(store: SQLStore, points: Any) -> str:
     created = {"id": rid, "experiment": "e", "started_at": time.time()}
     store.append(
         [
-            Event("run.created", created, rid),
-            Event("run.metrics", {"run_id": rid, "points": points}, rid),
+            event("run.created", created),
+            event("run.metrics", {"run_id": rid, "points": points}),
         ],
         actor="ann",
     )
@@ -51,11 +52,11 @@ def _run(store: SQLStore, points: Any) -> str:
 
 def _tables(store: SQLStore, rid: str) -> tuple[list[Any], list[Any]]:
     m, lm = t.metrics.c, t.latest_metrics.c
-    with store.read() as conn:
-        metrics = conn.execute(
+    with store.read() as reader:
+        metrics = reader.conn.execute(
             sa.select(m.key, m.step, m.value, m.ts).where(m.run_id == rid).order_by(m.id)
         ).all()
-        latest = conn.execute(
+        latest = reader.conn.execute(
             sa.select(lm.key, lm.step, lm.value, lm.ts).where(lm.run_id == rid).order_by(lm.key)
         ).all()
     return [tuple(r) for r in metrics], [tuple(r) for r in latest]
@@ -83,8 +84,8 @@ def test_points_as_a_list_packed_or_as_columns_make_the_same_rows(store: SQLStor
 def test_the_log_holds_the_points_packed(store: SQLStore) -> None:
     rid = _run(store, POINTS)
     e = t.audit_events.c
-    with store.read() as conn:
-        payload = conn.execute(
+    with store.read() as reader:
+        payload = reader.conn.execute(
             sa.select(e.payload).where(e.run_id == rid, e.kind == "run.metrics")
         ).scalar_one()
     logged = json.loads(payload)
@@ -108,9 +109,9 @@ def test_a_point_that_cannot_be_stored_refuses_the_whole_write(
 ) -> None:
     with pytest.raises(ValueError, match=r"metric|points"):
         _run(store, points)
-    with store.read() as conn:
-        assert conn.execute(sa.select(t.audit_head.c.seq)).scalar() == 0
-        assert conn.execute(sa.select(sa.func.count()).select_from(t.runs)).scalar() == 0
+    with store.read() as reader:
+        assert reader.conn.execute(sa.select(t.audit_head.c.seq)).scalar() == 0
+        assert reader.conn.execute(sa.select(sa.func.count()).select_from(t.runs)).scalar() == 0
 
 
 def test_invalid_points_are_an_invalid_value(store: SQLStore) -> None:

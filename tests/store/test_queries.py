@@ -9,15 +9,15 @@ import pytest
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
 from pedigree.ids import new_id
-from pedigree.store import Event, open_store
-from pedigree.store import queries as q
+from pedigree.store import open_store
+from pedigree.store.events import event
 from pedigree.store.where import parse_order_by, parse_where
 
 
 def add_run(store, *, experiment="exp", status="finished", params=None, metrics=None, name=None):  # type: ignore[no-untyped-def]
     rid = new_id()
     events = [
-        Event(
+        event(
             "run.created",
             {
                 "id": rid,
@@ -27,20 +27,19 @@ def add_run(store, *, experiment="exp", status="finished", params=None, metrics=
                 "started_at": time.time(),
                 "command": ["x"],
             },
-            rid,
         )
     ]
     if params:
-        events.append(Event("run.params", {"run_id": rid, "params": params}, rid))
+        events.append(event("run.params", {"run_id": rid, "params": params}))
     if metrics:
         pts = [
             [k, 0, None if isinstance(v, float) and math.isnan(v) else v, 1.0]
             for k, v in metrics.items()
         ]
-        events.append(Event("run.metrics", {"run_id": rid, "points": pts}, rid))
+        events.append(event("run.metrics", {"run_id": rid, "points": pts}))
     if status != "running":
         events.append(
-            Event("run.ended", {"run_id": rid, "status": status, "ended_at": time.time()}, rid)
+            event("run.ended", {"run_id": rid, "status": status, "ended_at": time.time()})
         )
     store.append(events, actor="a")
     return rid
@@ -74,8 +73,8 @@ def select(store, **kw):  # type: ignore[no-untyped-def]
         kw["where"] = parse_where(kw["where"])
     if isinstance(kw.get("order_by"), str):
         kw["order_by"] = parse_order_by(kw["order_by"])
-    with store.read() as conn:
-        return q.select_runs(conn, **kw)
+    with store.read() as reader:
+        return reader.select_runs(**kw)
 
 
 def test_the_issue_query(store, sweep) -> None:  # type: ignore[no-untyped-def]
@@ -161,24 +160,24 @@ def test_type_errors_in_where(store, where) -> None:  # type: ignore[no-untyped-
 def test_run_references(store) -> None:  # type: ignore[no-untyped-def]
     a = add_run(store)
     b = add_run(store)
-    with store.read() as conn:
-        assert q.resolve_run(conn, "last") == b
-        assert q.resolve_run(conn, a) == a
-        assert q.resolve_run(conn, a.upper()) == a
-        short = q.abbreviations(conn, [a, b])
-        assert q.resolve_run(conn, short[a]) == a
-        assert q.resolve_run(conn, short[b]) == b
+    with store.read() as reader:
+        assert reader.resolve_run("last") == b
+        assert reader.resolve_run(a) == a
+        assert reader.resolve_run(a.upper()) == a
+        short = reader.abbreviations([a, b])
+        assert reader.resolve_run(short[a]) == a
+        assert reader.resolve_run(short[b]) == b
         assert len(short[a]) >= 8
         with pytest.raises(Ambiguous, match="matches several runs"):
-            q.resolve_run(conn, a[:6])  # both runs share their first hex digits (same ms)
+            reader.resolve_run(a[:6])  # both runs share their first hex digits (same ms)
         with pytest.raises(RunNotFound):
-            q.resolve_run(conn, "ffffffff")
+            reader.resolve_run("ffffffff")
         with pytest.raises(RunNotFound):
-            q.resolve_run(conn, "not-an-id!")
+            reader.resolve_run("not-an-id!")
         with pytest.raises(RunNotFound):
-            q.resolve_run(conn, "0" * 8 + "-0000-7000-8000-" + "0" * 12)
+            reader.resolve_run("0" * 8 + "-0000-7000-8000-" + "0" * 12)
 
 
 def test_last_on_an_empty_store(store) -> None:  # type: ignore[no-untyped-def]
-    with store.read() as conn, pytest.raises(RunNotFound, match="no runs yet"):
-        q.resolve_run(conn, "last")
+    with store.read() as reader, pytest.raises(RunNotFound, match="no runs yet"):
+        reader.resolve_run("last")

@@ -20,14 +20,12 @@ def init(path: str | None) -> None:
     Example:
       pedigree init
     """
-    from pedigree.config import init_project
-    from pedigree.store.sql import open_store
+    from pedigree.api import Tracker
 
-    project, created = init_project(path)
-    store = open_store(project.uri)  # creates and migrates the database
-    store.close()
+    t, created = Tracker.init(path)
+    project = t.project
     verb = "Created" if created else "Already initialised:"
-    where = "SQLite" if store.dialect == "sqlite" else "PostgreSQL"
+    where = "SQLite" if t.store.dialect == "sqlite" else "PostgreSQL"
     console().print(
         f"{verb} Pedigree store in {project.dir} ({where}; objects in {project.objects_location})"
     )

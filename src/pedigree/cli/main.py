@@ -30,6 +30,7 @@ COMMANDS = {
     "approve": "pedigree.cli.review:approve",
     "reject": "pedigree.cli.review:reject",
     "report": "pedigree.cli.report:report",
+    "doctor": "pedigree.cli.doctor:doctor",
 }
 
 

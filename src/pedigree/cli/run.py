@@ -77,8 +77,8 @@ def run(
       pedigree run -e ma-crossover -p window=50 -p instrument=AAPL --seed 7 -- python backtest.py
       pedigree run -i data/prices.csv -o model.bin -- ./train.sh
     """
+    from pedigree.api import LaunchSpec
     from pedigree.cli._common import tracker
-    from pedigree.tracking.launcher import LaunchSpec, launch
 
     spec = LaunchSpec(
         argv=list(command),
@@ -95,7 +95,7 @@ def run(
         if not quiet:
             click.echo(f"pedigree: recording run {run_id}", err=True)
 
-    result = launch(t, spec, on_start=started)
+    result = t.launch(spec, on_start=started)
     if not quiet:
         click.echo(
             f"pedigree: run {result.run_id} {result.status} in {result.duration:.2f}s "

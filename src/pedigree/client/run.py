@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, NoReturn, Protocol
 
@@ -49,14 +49,23 @@ class ActiveRun:
     """A run being recorded. Use it as a context manager; it ends when the block ends.
 
     An exception inside the block ends the run as ``failed`` (``killed`` for Ctrl-C) and is
-    re-raised.
+    re-raised. ``on_end`` is called with the run when its block ends (the SDK forgets it then).
     """
 
-    def __init__(self, run_id: str, experiment: str, name: str | None, sink: Sink) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        experiment: str,
+        name: str | None,
+        sink: Sink,
+        *,
+        on_end: Callable[[ActiveRun], None] | None = None,
+    ) -> None:
         self.id = run_id
         self.experiment = experiment
         self.name = name
         self._sink = sink
+        self._on_end = on_end
         self._lock = threading.Lock()
         self._points: list[list[Any]] = []
         self._next_step: dict[str, int] = {}
@@ -165,8 +174,6 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        from pedigree import sdk
-
         try:
             if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
                 self.end("finished")
@@ -175,4 +182,5 @@ class ActiveRun:
             else:
                 self.end("failed", f"{type(exc).__name__}: {exc}"[:2000])
         finally:
-            sdk._forget(self)
+            if self._on_end is not None:
+                self._on_end(self)

@@ -8,8 +8,9 @@ newline, so a process killed mid-write loses at most that line.
 
 Record types (the ``t`` field): ``hello`` (interpreter facts), ``attach`` (experiment/name from
 ``start_run``), ``params`` (values and declared names), ``metrics`` (points), ``seed``, ``use`` and
-``produce`` (declared files), ``file`` (a file the audit hook saw opened), ``status`` (a failure
-inside ``start_run``).
+``produce`` (declared files), ``opens`` (the files the audit hook saw a process open, written by
+``pedigree/_inject/sitecustomize.py`` to ``events-<pid>-files.jsonl``), ``status`` (a failure
+inside ``start_run``). The recorder turns them into events (``pedigree.tracking.recorder``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SpoolReader", "SpoolWriter"]
+__all__ = ["SpoolReader", "SpoolSink", "SpoolWriter"]
 
 _FLUSH_LINES = 1000
 _FLUSH_SECONDS = 1.0
@@ -65,6 +66,36 @@ class SpoolWriter:
                 # The recorder is gone or the spool was removed: tracking must never break
                 # the script it tracks.
                 pass
+
+
+class SpoolSink:
+    """Hands a run's records to the ``pedigree run`` recorder through the spool (the
+    :class:`~pedigree.client.run.Sink` of a script run under ``pedigree run``)."""
+
+    def __init__(self, writer: SpoolWriter) -> None:
+        self.writer = writer
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.writer.write({"t": "params", "values": params})
+
+    def log_metrics(self, points: list[list[Any]]) -> None:
+        self.writer.write({"t": "metrics", "points": points})
+
+    def set_seed(self, seed: int) -> None:
+        self.writer.write({"t": "seed", "seed": seed})
+
+    def declare_io(self, role: str, path: str) -> None:
+        self.writer.write({"t": "use" if role == "input" else "produce", "path": path})
+
+    def update(self, fields: dict[str, Any]) -> None:
+        self.writer.write({"t": "attach", **fields})
+
+    def finish(self, status: str, error: str | None) -> None:
+        # The recorder ends the run when the process exits; a failure seen here is reported so
+        # that a script which catches the exception and exits 0 is still recorded as failed.
+        if status != "finished":
+            self.writer.write({"t": "status", "status": status, "error": error})
+        self.writer.flush()
 
 
 class SpoolReader:

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pedigree.api import HEARTBEAT_SECONDS, Tracker
+from pedigree.client.spool import SpoolReader
+from pedigree.context import Context
 from pedigree.errors import CommandNotFound, PedigreeError
-from pedigree.store.events import Event
+from pedigree.tracking import recording
+from pedigree.tracking.recorder import Recorder, capture_run
 
 __all__ = ["INJECT_DIR", "CommandNotFound", "LaunchResult", "LaunchSpec", "launch"]
 
@@ -94,83 +96,14 @@ class _Tee(threading.Thread):
                         self.dest = None  # our own output went away; keep recording
 
 
-class _Recorder:
-    """Turns spool records into events for one run."""
-
-    def __init__(self, tracker: Tracker, run_id: str, spool: Path, spec: LaunchSpec) -> None:
-        from pedigree.client.spool import SpoolReader
-
-        self.tracker = tracker
-        self.run_id = run_id
-        self.reader = SpoolReader(spool)
-        self.spec = spec
-        self.hellos: list[dict[str, Any]] = []
-        self.declared: list[tuple[str, str]] = [
-            *(("input", p) for p in spec.inputs),
-            *(("output", p) for p in spec.outputs),
-        ]
-        self.files: list[dict[str, Any]] = []
-        self.declared_params: set[str] = set()
-        self.reported_status: tuple[str, str | None] | None = None
-
-    def ingest(self) -> None:
-        events: list[Event] = []
-        rid = self.run_id
-        for rec in self.reader.read_new():
-            t = rec.get("t")
-            if t == "hello":
-                self.hellos.append(rec)
-            elif t == "params" and isinstance(rec.get("values"), dict):
-                events.append(Event("run.params", {"run_id": rid, "params": rec["values"]}, rid))
-                self.declared_params.update(rec.get("declared") or ())
-            elif t == "metrics" and isinstance(rec.get("points"), list):
-                events.append(Event("run.metrics", {"run_id": rid, "points": rec["points"]}, rid))
-            elif t == "attach":
-                fields = {
-                    k: rec[k]
-                    for k in ("experiment", "name")
-                    if rec.get(k) and getattr(self.spec, k) is None
-                }
-                if fields:
-                    events.append(Event("run.updated", {"run_id": rid, **fields}, rid))
-            elif t == "seed" and isinstance(rec.get("seed"), int):
-                events.append(Event("run.updated", {"run_id": rid, "seed": rec["seed"]}, rid))
-            elif t in ("use", "produce") and isinstance(rec.get("path"), str):
-                self.declared.append(("input" if t == "use" else "output", rec["path"]))
-            elif t in ("file", "opens"):  # files the audit hook saw (pedigree.data.capture)
-                self.files.append(rec)
-            elif t == "status" and rec.get("status") in ("failed", "killed"):
-                self.reported_status = (rec["status"], rec.get("error"))
-        self._append(events)
-
-    def _append(self, events: list[Event]) -> None:
-        if not events:
-            return
-        try:
-            self.tracker._append(events)
-        except PedigreeError:
-            # One bad record must not cost the others: retry one by one, report the bad ones.
-            for ev in events:
-                try:
-                    self.tracker._append([ev])
-                except PedigreeError as exc:
-                    print(f"pedigree: not recorded: {exc}", file=sys.stderr)
-
-    def interpreter(self, child_pid: int) -> dict[str, Any] | None:
-        for h in self.hellos:
-            if h.get("pid") == child_pid:
-                return h
-        return self.hellos[0] if self.hellos else None
-
-
-def _sdk_path(tracker: Tracker) -> str | None:
+def _sdk_path(ctx: Context) -> str | None:
     """A folder holding only ``pedigree``, for scripts whose interpreter lacks Pedigree.
 
     The injected sitecustomize appends it to the END of ``sys.path``, so a Pedigree installed in
     the script's own environment wins, and nothing else of ours (SQLAlchemy...) leaks into it.
     """
     package = Path(__file__).resolve().parent.parent
-    folder = tracker.project.cache_dir / "sdk"
+    folder = ctx.project.cache_dir / "sdk"
     link = folder / "pedigree"
     try:
         if link.is_symlink() and Path(os.readlink(link)) == package:
@@ -185,22 +118,22 @@ def _sdk_path(tracker: Tracker) -> str | None:
     return str(folder)
 
 
-def _child_env(tracker: Tracker, spec: LaunchSpec, run_id: str, spool: Path) -> dict[str, str]:
+def _child_env(ctx: Context, spec: LaunchSpec, run_id: str, spool: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env["PEDIGREE_RUN_ID"] = run_id
     env["PEDIGREE_SPOOL"] = str(spool)
-    env["PEDIGREE_PROJECT_ROOT"] = str(tracker.project.root)
+    env["PEDIGREE_PROJECT_ROOT"] = str(ctx.project.root)
     env["PEDIGREE_PARAMS"] = json.dumps(spec.params)
     if spec.experiment:
         env["PEDIGREE_EXPERIMENT"] = spec.experiment
     if spec.seed is not None:
         env["PEDIGREE_SEED"] = str(spec.seed)
         env["PYTHONHASHSEED"] = str(spec.seed % 4294967296)
-    ignore = tracker.project.capture_ignore
+    ignore = ctx.project.capture_ignore
     if ignore:
         env["PEDIGREE_CAPTURE_IGNORE"] = json.dumps(ignore)
-    sdk = _sdk_path(tracker)
+    sdk = _sdk_path(ctx)
     if sdk:
         env["PEDIGREE_SDK_PATH"] = sdk
     env["PYTHONUNBUFFERED"] = "1"  # so that output shows live through our pipe
@@ -210,7 +143,7 @@ def _child_env(tracker: Tracker, spec: LaunchSpec, run_id: str, spool: Path) -> 
 
 
 def launch(
-    tracker: Tracker,
+    ctx: Context,
     spec: LaunchSpec,
     *,
     stream: bool = True,
@@ -222,7 +155,7 @@ def launch(
     Setting ``stop`` (from another thread: a sweep being interrupted) terminates the command;
     the run then ends as killed.
     """
-    from pedigree.capture import capture_code, capture_environment, capture_invocation
+    from pedigree.capture import capture_code
 
     cwd = os.path.abspath(spec.cwd or os.getcwd())
     _resolve_command(spec.argv, cwd)
@@ -232,11 +165,12 @@ def launch(
     # the code it ran; git works while the store opens.
     code_box: dict[str, Any] = {}
     code_thread = threading.Thread(
-        target=lambda: code_box.update(code=capture_code(cwd, tracker.objects)), daemon=True
+        target=lambda: code_box.update(code=capture_code(cwd, ctx.objects)), daemon=True
     )
     code_thread.start()
 
-    run_id = tracker.create_run(
+    run_id = recording.create_run(
+        ctx,
         experiment=spec.experiment or "default",
         name=spec.name,
         kind=spec.kind,
@@ -246,14 +180,20 @@ def launch(
         params=spec.params,
         seed=spec.seed,
     )
-    spool = tracker.project.spool_dir / run_id
+    spool = ctx.project.spool_dir / run_id
     spool.mkdir(parents=True, exist_ok=True)
-    recorder = _Recorder(tracker, run_id, spool, spec)
+    records = SpoolReader(spool)
+    recorder = Recorder(
+        ctx,
+        run_id,
+        fixed=[k for k in ("experiment", "name") if getattr(spec, k) is not None],
+        declared=[*(("input", p) for p in spec.inputs), *(("output", p) for p in spec.outputs)],
+    )
     code_thread.join()
     if on_start is not None:
         on_start(run_id)
 
-    env = _child_env(tracker, spec, run_id, spool)
+    env = _child_env(ctx, spec, run_id, spool)
     own_group = main_thread and not (sys.stdin is not None and sys.stdin.isatty())
     started = time.monotonic()
     try:
@@ -266,7 +206,7 @@ def launch(
             process_group=0 if own_group else None,
         )
     except OSError as exc:
-        tracker.end_run(run_id, "failed", exit_code=127, error=f"could not start: {exc}")
+        recording.end_run(ctx, run_id, "failed", exit_code=127, error=f"could not start: {exc}")
         shutil.rmtree(spool, ignore_errors=True)
         raise CommandNotFound(f"could not start {spec.argv[0]}: {exc.strerror or exc}") from exc
 
@@ -311,9 +251,9 @@ def launch(
                 received.append(signal.SIGTERM)
                 with contextlib.suppress(ProcessLookupError):
                     child.terminate()
-            recorder.ingest()
-            if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                tracker.heartbeat(run_id)
+            recorder.ingest(records.read_new())
+            if time.monotonic() - last_beat > recording.HEARTBEAT_SECONDS:
+                recording.heartbeat(ctx, run_id)
                 last_beat = time.monotonic()
     finally:
         for signum_, handler in restore.items():
@@ -321,7 +261,7 @@ def launch(
     for tee in tees:
         tee.join()
     duration = time.monotonic() - started
-    recorder.ingest()
+    recorder.ingest(records.read_new())
 
     returncode = child.returncode
     exit_code = 128 - returncode if returncode < 0 else returncode
@@ -338,39 +278,30 @@ def launch(
     else:
         status = "finished"
 
-    events: list[Event] = []
+    capture = None
     out_digest: str | None = None
     err_digest: str | None = None
     try:
-        hello = recorder.interpreter(child.pid)
-        environment = None
-        if hello is not None:
-            environment = capture_environment(
-                executable=hello.get("executable"),
-                python_version=hello.get("version"),
-                implementation=hello.get("implementation"),
-                sys_path=list(hello.get("path") or []),
-                cache_dir=tracker.project.cache_dir,
-            )
-        invocation = capture_invocation(spec.argv, cwd, env, tracker.project.capture_env)
-        events = tracker.capture_events(
-            run_id, code=code_box.get("code"), environment=environment, invocation=invocation
+        capture = capture_run(
+            ctx,
+            argv=spec.argv,
+            cwd=cwd,
+            env=env,
+            interpreter=recorder.interpreter(child.pid),
+            code=code_box.get("code"),
         )
-        from pedigree.api import io_events
-
-        events += io_events(tracker, run_id, recorder.declared, Path(cwd), recorder.files)
-        out_digest = str(tracker.objects.put_file(spool / "stdout.log"))
-        err_digest = str(tracker.objects.put_file(spool / "stderr.log"))
+        out_digest = str(ctx.objects.put_file(spool / "stdout.log"))
+        err_digest = str(ctx.objects.put_file(spool / "stderr.log"))
     except PedigreeError as exc:
         print(f"pedigree: {exc}", file=sys.stderr)
-    tracker.end_run(
-        run_id,
+    recorder.finish(
         status,
+        capture=capture,
+        cwd=Path(cwd),
         exit_code=exit_code,
         error=error,
         stdout_digest=out_digest,
         stderr_digest=err_digest,
-        extra_events=events,
     )
     shutil.rmtree(spool, ignore_errors=True)
     return LaunchResult(run_id, status, exit_code, duration, frozenset(recorder.declared_params))

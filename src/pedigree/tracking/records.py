@@ -3,11 +3,58 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pedigree.times import iso
+from pedigree.tracking.liveness import shown_status
 
-__all__ = ["run_record"]
+if TYPE_CHECKING:
+    from pedigree.store.reader import Reader
+    from pedigree.store.reads.runs import RunRow
+
+__all__ = ["load_records", "run_record"]
+
+# Adds fields to run records: (reader, records, detail).
+Enricher = Callable[["Reader", list[dict[str, Any]], bool], None]
+
+
+def _enrichers() -> list[Enricher]:
+    """What other areas add to a run: ``inputs``/``outputs`` [{path, digest, size, kind,
+    declared, modified}], ``reproductions`` [{id, verdict, at}] and ``reproduction_of``
+    {original, verdict}, ``approvals`` [{decision, note, actor, at}]."""
+    from pedigree.audit.approvals import enrich_records as approvals
+    from pedigree.data.linking import enrich_records as io
+    from pedigree.reproduce.records import enrich_records as reproductions
+
+    return [io, reproductions, approvals]
+
+
+def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
+    """The run records of ``ids`` (in that order; unknown ids are left out), as ``show --json``
+    (``detail``) and ``runs --json`` print them."""
+    rows = reader.run_rows(ids)
+    params = reader.params(ids)
+    metrics = reader.latest_metrics(ids)
+    envs: dict[str, dict[str, Any] | None] = {}
+    for row in rows.values():
+        d = row.environment_digest
+        if d and d not in envs:
+            envs[d] = reader.environment(d)
+    records = [
+        run_record(
+            rows[i],
+            params[i],
+            metrics[i],
+            envs.get(rows[i].environment_digest or ""),
+            detail=detail,
+        )
+        for i in ids
+        if i in rows
+    ]
+    for enrich in _enrichers():
+        enrich(reader, records, detail)
+    return records
 
 
 def _loads(text: str | None) -> Any:
@@ -15,7 +62,7 @@ def _loads(text: str | None) -> Any:
 
 
 def run_record(
-    row: Any,
+    row: RunRow,
     params: dict[str, Any],
     metrics: dict[str, float],
     environment: dict[str, Any] | None,
@@ -25,8 +72,10 @@ def run_record(
     """One run as a plain JSON-ready dict.
 
     ``detail`` adds what only ``show`` needs: the package list, the recorded invocation and the
-    untracked files.
+    untracked files. A running run whose recorder stopped shows as ``crashed``
+    (:mod:`pedigree.tracking.liveness`).
     """
+    status, error = shown_status(row)
     extra = _loads(row.code_extra) or {}
     invocation = _loads(row.invocation) or {}
     machine = invocation.get("machine") or {}
@@ -37,11 +86,11 @@ def run_record(
         "name": row.name,
         "kind": row.kind,
         "parent": row.parent_id,
-        "status": row.status,
+        "status": status,
         "command": _loads(row.command),
         "cwd": row.cwd,
         "exit_code": row.exit_code,
-        "error": row.error,
+        "error": error,
         "started_at": iso(row.started_at),
         "ended_at": iso(row.ended_at),
         "duration": (row.ended_at - row.started_at) if row.ended_at is not None else None,

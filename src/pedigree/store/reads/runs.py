@@ -4,28 +4,71 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from pedigree.errors import Ambiguous, InvalidQuery, RunNotFound
 from pedigree.store import schema as t
+from pedigree.store.reads import chunked
 from pedigree.store.where import And, Compare, Expr, Field, Not, Or, OrderKey, Value
 from pedigree.times import parse_time
 
-__all__ = ["RunReads"]
+__all__ = ["RunReads", "RunRow"]
 
 _ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
 _TIME_ATTRS = {"started_at", "ended_at"}
-_CHUNK = 500
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRow:
+    """One run as the ``runs`` table holds it (JSON columns still as text), with its recorder's
+    last heartbeat while it is running (``heartbeat_at``, ``live_host``, ``live_pid``: ``None``
+    once it has ended)."""
+
+    id: str
+    experiment: str
+    name: str | None
+    kind: str
+    parent_id: str | None
+    status: str
+    command: str | None
+    cwd: str | None
+    user: str | None
+    host: str | None
+    pid: int | None
+    seed: int | None
+    started_at: float
+    ended_at: float | None
+    exit_code: int | None
+    error: str | None
+    code_commit: str | None
+    code_branch: str | None
+    code_remote: str | None
+    code_dirty: bool | None
+    code_patch_digest: str | None
+    code_extra: str | None
+    environment_digest: str | None
+    invocation: str | None
+    stdout_digest: str | None
+    stderr_digest: str | None
+    heartbeat_at: float | None = None
+    live_host: str | None = None
+    live_pid: int | None = None
+
+
+def _run_select() -> sa.Select[Any]:
+    live = t.run_liveness.c
+    return sa.select(
+        t.runs,
+        live.heartbeat_at,
+        live.host.label("live_host"),
+        live.pid.label("live_pid"),
+    ).select_from(t.runs.outerjoin(t.run_liveness, live.run_id == t.runs.c.id))
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -246,17 +289,18 @@ class RunReads:
             raise Ambiguous(f"{ref!r} matches several runs ({shown}); give more characters")
         return str(matches[0])
 
-    def run_rows(self, ids: Sequence[str]) -> dict[str, Row[Any]]:
-        out: dict[str, Row[Any]] = {}
-        for chunk in _chunks(ids):
-            for row in self.conn.execute(sa.select(t.runs).where(t.runs.c.id.in_(chunk))):
-                out[row.id] = row
+    def run_rows(self, ids: Sequence[str]) -> dict[str, RunRow]:
+        """The runs with these ids, by id (ids with no run are left out)."""
+        out: dict[str, RunRow] = {}
+        for chunk in chunked(ids):
+            for row in self.conn.execute(_run_select().where(t.runs.c.id.in_(chunk))):
+                out[row.id] = RunRow(**row._mapping)
         return out
 
     def params(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {i: {} for i in ids}
         p = t.params.c
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             rows = self.conn.execute(
                 sa.select(p.run_id, p.key, p.value).where(p.run_id.in_(chunk)).order_by(p.key)
             )
@@ -267,7 +311,7 @@ class RunReads:
     def latest_metrics(self, ids: Sequence[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {i: {} for i in ids}
         m = t.latest_metrics.c
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             rows = self.conn.execute(
                 sa.select(m.run_id, m.key, m.value).where(m.run_id.in_(chunk)).order_by(m.key)
             )
@@ -292,23 +336,10 @@ class RunReads:
         ).scalar()
         return json.loads(data) if data else None
 
-    def running_runs(self) -> list[Row[Any]]:
-        r, live = t.runs.c, t.run_liveness.c
-        return list(
-            self.conn.execute(
-                sa.select(
-                    r.id,
-                    r.started_at,
-                    r.host,
-                    r.pid,
-                    live.heartbeat_at,
-                    live.host.label("lhost"),
-                    live.pid.label("lpid"),
-                )
-                .select_from(t.runs.outerjoin(t.run_liveness, live.run_id == r.id))
-                .where(r.status == "running")
-            )
-        )
+    def running_runs(self) -> list[RunRow]:
+        """The runs recorded as running (whether or not their recorder still is), oldest first."""
+        q = _run_select().where(t.runs.c.status == "running").order_by(t.runs.c.id)
+        return [RunRow(**row._mapping) for row in self.conn.execute(q)]
 
     def abbreviations(self, ids: Sequence[str], *, minimum: int = 8) -> dict[str, str]:
         """Prefixes of the ids that no other run shares (git-style), all of one length so that they
