@@ -28,8 +28,6 @@ from referencing import Registry, Resource
 from tests.conftest import PYTHON, Project
 from tests.lineage.builders import digest, quant_pipeline
 
-from pedigree.export import export
-
 SPEC = Path(__file__).parent / "openlineage-spec"
 # The schemas of Pedigree's custom facets, at the URLs their `_schemaURL` names.
 CUSTOM = Path(__file__).parents[2] / "docs" / "openlineage"
@@ -74,7 +72,7 @@ def validate(event: dict[str, Any]) -> None:
 def test_openlineage_events_match_the_spec(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    events = export(tracker, experiment="research", fmt="openlineage")
+    events = tracker.reports.export(experiment="research", fmt="openlineage")
     assert len(events) == 2 * len(g.runs)
     for event in events:
         validate(event)
@@ -116,7 +114,7 @@ def test_a_failed_run_ends_with_fail_and_its_error(project: Project) -> None:
 def test_prov_json_loads_back_with_the_prov_package(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    doc = export(tracker, experiment="research", fmt="prov")
+    doc = tracker.reports.export(experiment="research", fmt="prov")
     text = json.dumps(doc)
     prov = ProvDocument.deserialize(content=text, format="json")
     records = list(prov.get_records())

@@ -13,7 +13,15 @@ from typing import Any
 
 from pedigree.api import Tracker
 from pedigree.digest import hash_bytes
-from pedigree.store.events import Event
+from pedigree.store.events import (
+    DatasetVersioned,
+    Event,
+    ReproductionRecorded,
+    RunCaptured,
+    RunIO,
+    RunMetrics,
+    TreeRecorded,
+)
 
 FileSpec = tuple[str, str]  # (path, content)
 
@@ -36,29 +44,23 @@ class Graph:
 
     def dataset(self, name: str, version: int, path: str, entries: dict[str, str]) -> str:
         d = tree_digest(entries)
-        self.tracker._append(
+        self.tracker.ctx.append(
             [
-                Event(
-                    "tree.recorded",
-                    {
-                        "digest": d,
-                        "entries": [[p, digest(c), len(c)] for p, c in sorted(entries.items())],
-                    },
+                TreeRecorded(
+                    digest=d,
+                    entries=[[p, digest(c), len(c)] for p, c in sorted(entries.items())],
                 ),
-                Event(
-                    "dataset.versioned",
-                    {
-                        "name": name,
-                        "version": version,
-                        "digest": d,
-                        "kind": "dir",
-                        "size": sum(len(c) for c in entries.values()),
-                        "file_count": len(entries),
-                        "path": path,
-                        "created_at": time.time(),
-                        "user": "tester",
-                        "run_id": None,
-                    },
+                DatasetVersioned(
+                    name=name,
+                    version=version,
+                    digest=d,
+                    kind="dir",
+                    size=sum(len(c) for c in entries.values()),
+                    file_count=len(entries),
+                    path=path,
+                    created_at=time.time(),
+                    user="tester",
+                    run_id=None,
                 ),
             ]
         )
@@ -102,30 +104,26 @@ class Graph:
             {"role": "output", "path": p, "digest": digest(c), "size": len(c), "kind": "file"}
             for p, c in outputs
         ]
-        events = [
-            Event(
-                "run.captured",
-                {
-                    "run_id": run_id,
-                    "code": {
-                        "commit": commit,
-                        "branch": "main",
-                        "remote": None,
-                        "dirty": patch is not None,
-                        "patch_digest": digest(patch) if patch is not None else None,
-                        "extra": {"repo_root": str(t.project.root), "untracked": [], "notes": []},
-                    },
-                    "environment_digest": env or digest(f"env-{name}"),
-                    "invocation": {"argv": ["python", f"{name}.py"], "cwd": ".", "env": {}},
+        events: list[Event] = [
+            RunCaptured(
+                run_id=run_id,
+                code={
+                    "commit": commit,
+                    "branch": "main",
+                    "remote": None,
+                    "dirty": patch is not None,
+                    "patch_digest": digest(patch) if patch is not None else None,
+                    "extra": {"repo_root": str(t.project.root), "untracked": [], "notes": []},
                 },
-                run_id,
+                environment_digest=env or digest(f"env-{name}"),
+                invocation={"argv": ["python", f"{name}.py"], "cwd": ".", "env": {}},
             )
         ]
         if items:
-            events.append(Event("run.io", {"run_id": run_id, "items": items}, run_id))
+            events.append(RunIO(run_id=run_id, items=items))
         if metrics:
             points = [[k, 0, v, time.time()] for k, v in metrics.items()]
-            events.append(Event("run.metrics", {"run_id": run_id, "points": points}, run_id))
+            events.append(RunMetrics(run_id=run_id, points=points))
         t.end_run(run_id, "finished", exit_code=0, extra_events=events)
         self.runs[name] = run_id
         return run_id
@@ -134,17 +132,10 @@ class Graph:
         t = self.tracker
         run_id = t.create_run(experiment="research", name=name, kind="reproduction")
         t.end_run(run_id, "finished", exit_code=0)
-        t._append(
+        t.ctx.append(
             [
-                Event(
-                    "reproduction.recorded",
-                    {
-                        "run_id": run_id,
-                        "original_id": self.runs[of],
-                        "verdict": verdict,
-                        "details": {},
-                    },
-                    run_id,
+                ReproductionRecorded(
+                    run_id=run_id, original_id=self.runs[of], verdict=verdict, details={}
                 )
             ]
         )

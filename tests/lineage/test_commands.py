@@ -9,15 +9,13 @@ import pytest
 from tests.conftest import PYTHON, Project
 from tests.lineage.builders import RAW_V1, RAW_V2, digest, quant_pipeline
 
-from pedigree.lineage import diff_runs, impact_report
-
 
 def test_impact_of_a_corrected_file_lists_stale_results(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
     # The vendor's correction is what is on disk now.
     any_project.write("data/raw/AAPL.csv", RAW_V2["AAPL.csv"])
-    rep = impact_report(tracker, "data/raw/AAPL.csv")
+    rep = tracker.lineage.impact("data/raw/AAPL.csv")
     current = {s["digest"]: s["current"] for s in rep["sources"]}
     assert current == {digest(RAW_V1["AAPL.csv"]): False, digest(RAW_V2["AAPL.csv"]): True}
     assert [(s["run"], s["read"]) for s in rep["stale"]] == [
@@ -38,10 +36,10 @@ def test_impact_of_a_corrected_file_lists_stale_results(any_project: Project) ->
 def test_impact_of_a_dataset_version_and_of_a_digest(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    rep = impact_report(tracker, digest(RAW_V1["AAPL.csv"]))
+    rep = tracker.lineage.impact(digest(RAW_V1["AAPL.csv"]))
     assert {r["name"] for r in rep["runs"]} == {"prepare-v1", "train-v1", "repro-train-v1"}
     assert rep["stale"] == []
-    rep = impact_report(tracker, g.runs["prepare-v2"])
+    rep = tracker.lineage.impact(g.runs["prepare-v2"])
     assert {r["name"] for r in rep["runs"]} == {"train-v2"}
     assert rep["sources"][0]["name"] == "prepare-v2"
 
@@ -53,10 +51,10 @@ def test_a_digest_abbreviated_as_text_output_shows_it_names_the_same_version(
     quant_pipeline(tracker)
     full = str(digest(RAW_V1["AAPL.csv"]))
     short = full[: len("blake3:") + 12]
-    rep = impact_report(tracker, short)
+    rep = tracker.lineage.impact(short)
     assert rep["target"]["kind"] == "digest"
     assert rep["target"]["nodes"] == [{"kind": "artifact", "id": full}]
-    assert rep["runs"] == impact_report(tracker, full)["runs"]
+    assert rep["runs"] == tracker.lineage.impact(full)["runs"]
     res = cli("lineage", short.upper().replace("BLAKE3", "blake3"), "--json")
     assert res.code == 0, res.err
     # Too short, unknown, or shared by several recorded digests: one line, the usual codes.
@@ -71,7 +69,7 @@ def test_a_digest_abbreviated_as_text_output_shows_it_names_the_same_version(
 def test_impact_of_a_deleted_file_counts_every_read_as_stale(project: Project) -> None:
     tracker = project.tracker()
     quant_pipeline(tracker)
-    rep = impact_report(tracker, "data/raw")  # a folder: every file recorded under it
+    rep = tracker.lineage.impact("data/raw")  # a folder: every file recorded under it
     assert rep["summary"]["stale_reads"] == 4
     assert all(not s["exists"] for s in rep["stale"])
     assert rep["summary"]["stale_runs"] == 5
@@ -173,12 +171,12 @@ def test_lineage_errors_are_one_line(cli, project: Project) -> None:  # type: ig
 def test_diff_explains_why_the_metric_changed(cli, project: Project) -> None:  # type: ignore[no-untyped-def]
     tracker = project.tracker()
     g = quant_pipeline(tracker)
-    d = diff_runs(tracker, g.runs["prepare-v1"], g.runs["prepare-v2"])
+    d = tracker.lineage.diff(g.runs["prepare-v1"], g.runs["prepare-v2"])
     inputs = {i["path"]: i for i in d["data"]["inputs"]}
     assert inputs["data/raw/AAPL.csv"]["status"] == "changed"
     assert inputs["data/raw/MSFT.csv"]["status"] == "same"
     assert d["code"]["same"] is True
-    d = diff_runs(tracker, g.runs["train-v1"], g.runs["train-v2"])
+    d = tracker.lineage.diff(g.runs["train-v1"], g.runs["train-v2"])
     assert d["code"]["same_commit"] is True
     assert d["code"]["same_patch"] is False
     assert "-+fee = 2" in d["code"]["patch_diff"]

@@ -21,7 +21,8 @@ from tests.lineage.test_queries import Rows, check_closure, random_graph, start_
 
 from pedigree.audit.verify import verify
 from pedigree.lineage import NodeRef
-from pedigree.store import Event, edges
+from pedigree.store import edges
+from pedigree.store.events import Event, event
 
 Edge = tuple[str, str]
 
@@ -57,37 +58,34 @@ def record(project: Project, g: Rows, rng: random.Random) -> Any:
             items = [i for i in items if i["role"] == "input"]
             if outs:
                 payload = {"run_id": run, "items": [_io_item(i) for i in outs]}
-                ended.append([Event("run.attached", payload, run)])
+                ended.append([event("run.attached", payload)])
         rng.shuffle(items)
         cut = rng.randint(0, len(items))
         chunks = [c for c in (items[:cut], items[cut:]) if c]
         events = [
-            Event("run.io", {"run_id": run, "items": [_io_item(i) for i in c]}, run) for c in chunks
+            event("run.io", {"run_id": run, "items": [_io_item(i) for i in c]}) for c in chunks
         ]
         if items and rng.random() < 0.4:
             # A path recorded first with other bytes, then again (replaced) with its own.
             first = dict(_io_item(rng.choice(items)))
             first["digest"] = rng.choice(g.digests())
-            events.insert(0, Event("run.io", {"run_id": run, "items": [first]}, run))
+            events.insert(0, event("run.io", {"run_id": run, "items": [first]}))
         # The run's own events keep their order; the rest of the world interleaves.
         running.append(events)
     others: list[Event] = []
     trees: dict[str, list[list[Any]]] = {}
     for e in g.entries:
         trees.setdefault(e["tree_digest"], []).append([e["path"], e["digest"], e["size"]])
-    others += [Event("tree.recorded", {"digest": d, "entries": v}) for d, v in trees.items()]
-    others += [Event("dataset.versioned", dict(ds)) for ds in g.datasets]
-    others += [
-        Event("reproduction.recorded", {**rp, "details": {}}, rp["run_id"])
-        for rp in g.reproductions
-    ]
-    for event in others:
-        (running if rng.random() < 0.6 else ended).append([event])
+    others += [event("tree.recorded", {"digest": d, "entries": v}) for d, v in trees.items()]
+    others += [event("dataset.versioned", dict(ds)) for ds in g.datasets]
+    others += [event("reproduction.recorded", {**rp, "details": {}}) for rp in g.reproductions]
+    for one in others:
+        (running if rng.random() < 0.6 else ended).append([one])
     for phase in (running, ended):
         queues = [list(q) for q in phase if q]
         while queues:
             queue = rng.choice(queues)
-            tracker._append([queue.pop(0)])
+            tracker.ctx.append([queue.pop(0)])
             if not queue:
                 queues.remove(queue)
         if phase is running:
@@ -115,7 +113,8 @@ def reference_edges(g: Rows) -> set[Edge]:
 def test_edges_recorded_in_any_order_are_the_recomputation(any_project: Project, seed: int) -> None:
     g = random_graph(seed)
     store = record(any_project, g, random.Random(seed * 7919))
-    with store.read() as conn:
+    with store.read() as reader:
+        conn = reader.conn
         table = {tuple(r) for r in conn.exec_driver_sql("SELECT src, dst FROM run_edges")}
         recomputed = {tuple(r) for r in conn.exec_driver_sql(edges.full_select())}
         assert table == recomputed
@@ -123,7 +122,7 @@ def test_edges_recorded_in_any_order_are_the_recomputation(any_project: Project,
         assert not list(conn.exec_driver_sql(edges.difference_select()))
 
         for group in start_groups(g):
-            check_closure(conn, g, group)
+            check_closure(reader, g, group)
     report = verify(store, in_process=True)
     assert report.ok, [str(p) for p in report.problems]
     assert report.rows["run_edges"] == len(table)

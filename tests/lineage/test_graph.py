@@ -10,7 +10,7 @@ from tests.conftest import Project
 from tests.lineage.builders import RAW_V1, RAW_V2, Graph, digest, quant_pipeline
 
 from pedigree.errors import InvalidInput, NotFound
-from pedigree.lineage import NodeRef, lineage_report, reach, walk
+from pedigree.lineage import NodeRef, reach, walk
 
 
 def ids(report: dict[str, Any], kind: str) -> set[str]:
@@ -28,7 +28,7 @@ def datasets(report: dict[str, Any]) -> set[str]:
 def test_upstream_of_a_model_leads_back_to_the_raw_prices(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    report = lineage_report(tracker, g.runs["train-v1"], direction="up")
+    report = tracker.lineage.graph(g.runs["train-v1"], direction="up")
     assert names(report) == {"train-v1", "prepare-v1"}
     # prepare-v1 read AAPL at v1's bytes and MSFT at bytes both versions hold.
     assert datasets(report) == {"prices@v1", "prices@v2"}
@@ -57,12 +57,12 @@ def test_upstream_of_a_model_leads_back_to_the_raw_prices(any_project: Project) 
 def test_a_path_names_every_version_recorded_there(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    report = lineage_report(tracker, "models/model.pkl", direction="up")
+    report = tracker.lineage.graph("models/model.pkl", direction="up")
     roots = {n["id"] for n in report["nodes"] if n["root"]}
     assert roots == {digest("model from v1"), digest("model from v2")}
     assert names(report) == {"train-v1", "train-v2", "prepare-v1", "prepare-v2"}
     # An absolute path inside the project means the same.
-    again = lineage_report(tracker, str(any_project.root / "models/model.pkl"), direction="up")
+    again = tracker.lineage.graph(str(any_project.root / "models/model.pkl"), direction="up")
     assert ids(again, "run") == ids(report, "run")
     assert g.runs["repro-train-v1"] not in ids(report, "run")
 
@@ -72,14 +72,14 @@ def test_downstream_of_a_dataset_version_reaches_runs_that_read_its_files(
 ) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    down_v2 = lineage_report(tracker, "prices@v2", direction="down")
+    down_v2 = tracker.lineage.graph("prices@v2", direction="down")
     # prepare-v1 read MSFT.csv at bytes v2 also holds; both pipelines descend from v2.
     assert names(down_v2) >= {"prepare-v2", "train-v2", "prepare-v1", "train-v1"}
     assert digest("model from v2") in ids(down_v2, "artifact")
     # The reproduction of train-v1 is downstream of it.
     assert "repro-train-v1" in names(down_v2)
     # By digest: only what read those exact bytes.
-    down_aapl = lineage_report(tracker, digest(RAW_V1["AAPL.csv"]), direction="down")
+    down_aapl = tracker.lineage.graph(digest(RAW_V1["AAPL.csv"]), direction="down")
     assert names(down_aapl) == {"prepare-v1", "train-v1", "repro-train-v1"}
     rel = {(e["from"]["id"], e["to"]["id"]): e["rel"] for e in down_aapl["edges"]}
     assert rel[(g.runs["train-v1"], g.runs["repro-train-v1"])] == "reproduced"
@@ -91,14 +91,14 @@ def test_a_copy_of_the_bytes_elsewhere_is_not_a_file_of_the_dataset(any_project:
     g.dataset("prices", 1, "data/raw", RAW_V1)
     g.run("reader", inputs=[("data/raw/AAPL.csv", RAW_V1["AAPL.csv"])])
     g.run("copier", inputs=[("backup/old_prices.csv", RAW_V1["AAPL.csv"])])
-    down = lineage_report(tracker, "prices@v1", direction="down")
+    down = tracker.lineage.graph("prices@v1", direction="down")
     assert names(down) == {"reader"}
     # Same bytes: downstream of the digest all the same.
-    assert names(lineage_report(tracker, digest(RAW_V1["AAPL.csv"]), direction="down")) == {
+    assert names(tracker.lineage.graph(digest(RAW_V1["AAPL.csv"]), direction="down")) == {
         "reader",
         "copier",
     }
-    up = lineage_report(tracker, g.runs["copier"], direction="up")
+    up = tracker.lineage.graph(g.runs["copier"], direction="up")
     assert datasets(up) == set()
 
 
@@ -110,14 +110,14 @@ def test_a_folder_is_not_a_shortcut_between_its_files(any_project: Project) -> N
     g.run("make-b", outputs=[("feat/b.csv", "B")])
     g.dataset("features", 1, "feat", {"a.csv": "A", "b.csv": "B"})
     g.run("use-a", inputs=[("feat/a.csv", "A")])
-    up = lineage_report(tracker, g.runs["use-a"], direction="up")
+    up = tracker.lineage.graph(g.runs["use-a"], direction="up")
     assert names(up) == {"use-a", "make-a"}
     assert datasets(up) == {"features@v1"}
     # The dataset version as a whole comes from both writers...
-    assert names(lineage_report(tracker, "features@v1", direction="up")) == {"make-a", "make-b"}
+    assert names(tracker.lineage.graph("features@v1", direction="up")) == {"make-a", "make-b"}
     # ...and what make-b wrote reaches use-a only through the file use-a did not read: no.
-    assert names(lineage_report(tracker, g.runs["make-b"], direction="down")) == {"make-b"}
-    assert datasets(lineage_report(tracker, g.runs["make-b"], direction="down")) == {"features@v1"}
+    assert names(tracker.lineage.graph(g.runs["make-b"], direction="down")) == {"make-b"}
+    assert datasets(tracker.lineage.graph(g.runs["make-b"], direction="down")) == {"features@v1"}
 
 
 def test_a_whole_folder_input_links_by_its_digest(any_project: Project) -> None:
@@ -125,23 +125,23 @@ def test_a_whole_folder_input_links_by_its_digest(any_project: Project) -> None:
     g = Graph(tracker)
     d = g.dataset("prices", 1, "data/raw", RAW_V1)
     g.run("backtest", dir_inputs=[("data/raw", d)], outputs=[("report.txt", "r")])
-    down = lineage_report(tracker, "prices@v1", direction="down")
+    down = tracker.lineage.graph("prices@v1", direction="down")
     assert names(down) == {"backtest"}
-    up = lineage_report(tracker, "report.txt", direction="up")
+    up = tracker.lineage.graph("report.txt", direction="up")
     assert datasets(up) == {"prices@v1"}
 
 
 def test_depth_limits_the_walk_and_says_so(any_project: Project) -> None:
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
-    one = lineage_report(tracker, g.runs["train-v1"], direction="up", depth=1)
+    one = tracker.lineage.graph(g.runs["train-v1"], direction="up", depth=1)
     assert ids(one, "run") == {g.runs["train-v1"]}
     assert ids(one, "artifact") == {digest("features from v1")}
     assert one["truncated"] is True
-    full = lineage_report(tracker, g.runs["train-v1"], direction="up", depth=10)
+    full = tracker.lineage.graph(g.runs["train-v1"], direction="up", depth=10)
     assert full["truncated"] is False
     with pytest.raises(InvalidInput):
-        lineage_report(tracker, g.runs["train-v1"], direction="up", depth=0)
+        tracker.lineage.graph(g.runs["train-v1"], direction="up", depth=0)
 
 
 def test_cycles_end(any_project: Project) -> None:
@@ -176,25 +176,23 @@ def test_unknown_targets_say_what_was_looked_for(any_project: Project, tmp_path:
     tracker = any_project.tracker()
     quant_pipeline(tracker)
     with pytest.raises(NotFound, match=r"nothing is recorded at data/nope\.csv"):
-        lineage_report(tracker, "data/nope.csv", direction="up")
+        tracker.lineage.graph("data/nope.csv", direction="up")
     with pytest.raises(NotFound, match="no version 7 of dataset 'prices' \\(the latest is v2\\)"):
-        lineage_report(tracker, "prices@v7", direction="up")
+        tracker.lineage.graph("prices@v7", direction="up")
     with pytest.raises(NotFound, match="no dataset named 'volumes'"):
-        lineage_report(tracker, "volumes@v1", direction="up")
+        tracker.lineage.graph("volumes@v1", direction="up")
     with pytest.raises(NotFound, match="no run read or wrote blake3:"):
-        lineage_report(tracker, "blake3:" + "0" * 64, direction="up")
+        tracker.lineage.graph("blake3:" + "0" * 64, direction="up")
     with pytest.raises(InvalidInput, match="not a digest"):
-        lineage_report(tracker, "blake3:xyz", direction="up")
+        tracker.lineage.graph("blake3:xyz", direction="up")
     with pytest.raises(NotFound):
-        lineage_report(tracker, "deadbeef", direction="up")
+        tracker.lineage.graph("deadbeef", direction="up")
     with pytest.raises(InvalidInput, match="outside the project"):
-        lineage_report(tracker, str(tmp_path / "elsewhere.csv"), direction="up")
+        tracker.lineage.graph(str(tmp_path / "elsewhere.csv"), direction="up")
 
 
 def test_impact_walk_over_runs_finds_what_the_node_walk_finds(any_project: Project) -> None:
     """``downstream_runs`` + ``run_outputs`` (impact's fast path) equal ``reach`` downstream."""
-    from pedigree.lineage.graph import downstream_runs, run_outputs
-
     tracker = any_project.tracker()
     g = quant_pipeline(tracker)
     g.run("make-a", outputs=[("feat/a.csv", "A")])
@@ -208,9 +206,9 @@ def test_impact_walk_over_runs_finds_what_the_node_walk_finds(any_project: Proje
         starts += [NodeRef("artifact", digest(c)) for c in ("A", "B", "Y", "features from v1")]
         for start in starts:
             found = reach(conn, [start], direction="down")
-            runs = downstream_runs(conn, [start])
+            runs = conn.downstream_runs([start])
             assert runs == {n.key for n in found if n.kind == "run"}, start
-            arts = run_outputs(conn, sorted(runs)) | (
+            arts = conn.run_outputs(sorted(runs)) | (
                 {start.key} if start.kind == "artifact" else set()
             )
             assert arts == {n.key for n in found if n.kind == "artifact"}, start

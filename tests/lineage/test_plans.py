@@ -20,10 +20,10 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import Project
 
-from pedigree.lineage import NodeRef, impact_report, lineage_report, reach, walk
-from pedigree.lineage.closure import affected, downstream_runs
-from pedigree.store import Event, edges
+from pedigree.lineage import NodeRef, reach, walk
+from pedigree.store import edges
 from pedigree.store import schema as t
+from pedigree.store.events import event
 
 # Tables (and the aliases the lineage statements give them) that are only ever searched by
 # index. Resolving a path target does scan ``datasets`` by path, a small table with no such index.
@@ -146,14 +146,14 @@ def _exercise(project: Project, ids: list[str], outputs: list[str], tree: str) -
                 walk(conn, [NodeRef("run", ids[120])], direction=direction, depth=10)
                 walk(conn, [NodeRef("artifact", outputs[3])], direction=direction)
                 reach(conn, [NodeRef("artifact", tree)], direction=direction)
-            affected(conn, [NodeRef("artifact", tree), NodeRef("run", ids[0])])
-            affected(conn, [NodeRef("artifact", tree)])
-            affected(conn, [NodeRef("run", ids[5])])
-            downstream_runs(conn, [NodeRef("artifact", tree)])
-            downstream_runs(conn, [NodeRef("run", ids[5])])
-        lineage_report(tracker, ids[120], direction="up", depth=10)
-        lineage_report(tracker, "ds0@v1", direction="down", depth=4)
-        impact_report(tracker, "ds1@v1")
+            conn.affected([NodeRef("artifact", tree), NodeRef("run", ids[0])])
+            conn.affected([NodeRef("artifact", tree)])
+            conn.affected([NodeRef("run", ids[5])])
+            conn.downstream_runs([NodeRef("artifact", tree)])
+            conn.downstream_runs([NodeRef("run", ids[5])])
+        tracker.lineage.graph(ids[120], direction="up", depth=10)
+        tracker.lineage.graph("ds0@v1", direction="down", depth=4)
+        tracker.lineage.impact("ds1@v1")
     return [s for s in statements if re.match(r"\s*(WITH|SELECT)\b", s, re.I)]
 
 
@@ -211,18 +211,18 @@ def test_sqlite_plans_of_the_edge_upkeep_only_look_things_up(
             },
             {**item, "role": "output", "path": "out/new.bin", "digest": "blake3:" + "e" * 64},
         ]
-        tracker._append([Event("run.io", {"run_id": run, "items": reads}, run)])
+        tracker.ctx.append([event("run.io", {"run_id": run, "items": reads})])
         # recorded again: the run's edges are recomputed
-        tracker._append([Event("run.io", {"run_id": run, "items": reads[:1]}, run)])
+        tracker.ctx.append([event("run.io", {"run_id": run, "items": reads[:1]})])
         tracker.end_run(run, "finished", exit_code=0)
-        tracker._append(
+        tracker.ctx.append(
             [
-                Event("run.attached", {"run_id": run, "items": [{**reads[2], "path": "o2"}]}, run),
-                Event(
+                event("run.attached", {"run_id": run, "items": [{**reads[2], "path": "o2"}]}),
+                event(
                     "tree.recorded",
                     {"digest": "blake3:" + "c" * 64, "entries": [["a.csv", outputs[5], 1]]},
                 ),
-                Event(
+                event(
                     "dataset.versioned",
                     {
                         "name": "made",
@@ -237,10 +237,9 @@ def test_sqlite_plans_of_the_edge_upkeep_only_look_things_up(
                         "run_id": run,
                     },
                 ),
-                Event(
+                event(
                     "reproduction.recorded",
                     {"run_id": ids[7], "original_id": run, "verdict": "identical", "details": {}},
-                    ids[7],
                 ),
             ]
         )

@@ -18,10 +18,10 @@ import pytest
 from tests.conftest import Project
 
 from pedigree.lineage import NodeRef, reach, walk
-from pedigree.lineage.closure import affected, downstream_runs, run_outputs
 from pedigree.lineage.graph import Edge
 from pedigree.store import edges
 from pedigree.store import schema as t
+from pedigree.store.reader import Reader
 
 State = tuple[NodeRef, bool]  # a node, and whether it was reached through a part edge
 
@@ -256,20 +256,20 @@ def start_groups(g: Rows) -> list[list[NodeRef]]:
     return [[s] for s in starts] + [starts[:3] + starts[-3:]]
 
 
-def check_closure(conn: Any, g: Rows, group: list[NodeRef]) -> tuple[Any, set[str]]:
+def check_closure(reader: Reader, g: Rows, group: list[NodeRef]) -> tuple[Any, set[str]]:
     """The impact closure of ``group`` is the reference walk's; returns it and its runs."""
     expected: set[NodeRef] = set()
     for start in group:
         expected |= set(g.walk(start, "down", 10**6)[0])
     runs = {n.key for n in expected if n.kind == "run"}
     artifacts = {n.key for n in expected if n.kind == "artifact"}
-    found = affected(conn, group)
+    found = reader.affected(group)
     assert set(found.runs) == runs, group
     given = {n.key for n in group if n.kind == "artifact"}
     assert found.artifacts.keys() | found.other | given == artifacts, group
     assert not found.artifacts.keys() & found.other
-    assert downstream_runs(conn, group) == runs, group
-    assert run_outputs(conn, sorted(runs)) | given == artifacts, group
+    assert reader.downstream_runs(group) == runs, group
+    assert reader.run_outputs(sorted(runs)) | given == artifacts, group
     return found, runs
 
 
@@ -295,10 +295,10 @@ def test_impact_closure_matches_the_reference(any_project: Project, seed: int) -
 def test_a_start_with_nothing_downstream(any_project: Project) -> None:
     store = any_project.tracker().store
     with store.read() as conn:
-        found = affected(conn, [NodeRef("artifact", "blake3:" + "0" * 64)])
+        found = conn.affected([NodeRef("artifact", "blake3:" + "0" * 64)])
         assert (found.runs, found.artifacts, found.other) == ({}, {}, set())
-        assert affected(conn, []).runs == {}
-        assert downstream_runs(conn, []) == set()
+        assert conn.affected([]).runs == {}
+        assert conn.downstream_runs([]) == set()
         assert walk(conn, [], direction="up").distance == {}
         assert reach(conn, [], direction="down") == set()
 
@@ -312,4 +312,4 @@ def test_more_starts_than_one_statement_takes(project: Project) -> None:
     with store.read() as conn:
         together = reach(conn, starts, direction="down")
         assert together == set(many) | reach(conn, [NodeRef("run", g.runs[0])], direction="down")
-        assert affected(conn, starts).runs.keys() == downstream_runs(conn, starts[-1:])
+        assert conn.affected(starts).runs.keys() == conn.downstream_runs(starts[-1:])

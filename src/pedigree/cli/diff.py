@@ -40,9 +40,7 @@ def diff(run_a: str, run_b: str, show_all: bool, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from pedigree.lineage.diff import diff_runs
-
-    d = diff_runs(tracker(), run_a, run_b)
+    d = tracker().lineage.diff(run_a, run_b)
     if as_json:
         emit_json(d)
         return

@@ -46,15 +46,13 @@ def export(
       pedigree export --experiment ma-crossover --emit http://localhost:5000
     """
     from pedigree.errors import InvalidInput
-    from pedigree.export import export as do_export
 
     if emit and fmt != "openlineage":
         raise InvalidInput("--emit sends OpenLineage events; it cannot be used with --format prov")
-    result = do_export(tracker(), run=run, experiment=experiment, fmt=fmt, namespace=namespace)
+    reports = tracker().reports
+    result = reports.export(run=run, experiment=experiment, fmt=fmt, namespace=namespace)
     if emit:
-        from pedigree.export.openlineage import emit as do_emit
-
-        sent = do_emit(emit, result)
+        sent = reports.emit(emit, result)
         console(stderr=True).print(f"sent {sent} OpenLineage event(s) to {emit}")
         if not output:
             return

@@ -46,13 +46,9 @@ def lineage(target: str, direction: str | None, depth: int | None, fmt: str, as_
       pedigree lineage 0193a5c2 --up --format mermaid
     """
     from pedigree.lineage.render import RENDERERS
-    from pedigree.lineage.report import lineage_report
 
-    report = lineage_report(
-        tracker(),
-        target,
-        direction="down" if direction == "down" else "up",
-        depth=depth,
+    report = tracker().lineage.graph(
+        target, direction="down" if direction == "down" else "up", depth=depth
     )
     if as_json:
         emit_json(report)
@@ -98,11 +94,10 @@ def impact(target: str, limit: int, as_json: bool) -> None:
     """
     from rich.markup import escape
 
-    from pedigree.lineage.impact import impact_report
     from pedigree.lineage.render import artifact_label
 
     t = tracker()
-    report = impact_report(t, target)
+    report = t.lineage.impact(target)
     if as_json:
         emit_json(report)
         return

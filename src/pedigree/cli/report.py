@@ -35,10 +35,9 @@ def report(run: str, output: str | None, verify: bool) -> None:
       pedigree report 0193a5c2 -o reviews/ma-crossover-w50.html
     """
     from pedigree.cli.audit import _progress
-    from pedigree.report import write_report
 
     t = tracker()
     target = output or f"pedigree-report-{t.resolve(run)}.html"
     with _progress(verify) as progress:
-        path = write_report(t, run, target, verify=verify, progress=progress)
+        path = t.reports.write(run, target, verify=verify, progress=progress)
     console(stderr=True).print(f"wrote {path}", highlight=False)

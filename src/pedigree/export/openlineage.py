@@ -9,9 +9,17 @@ facets with their own ``_producer`` and ``_schemaURL``: ``pedigree_params``,
 ``emit`` posts events to ``{url}/api/v1/lineage``, the endpoint of Marquez and of any
 OpenLineage HTTP collector, with the standard library only.
 
->>> events = run_events(record, namespace="pedigree")               # doctest: +SKIP
->>> [e["eventType"] for e in events]                                # doctest: +SKIP
+>>> record = {
+...     "id": "0190e0a0-0000-7000-8000-000000000001", "experiment": "ma-crossover",
+...     "status": "finished", "started_at": "2026-01-05T09:00:00Z",
+...     "ended_at": "2026-01-05T09:05:00Z", "params": {"window": 50}, "seed": 7,
+...     "metrics": {"sharpe": 1.31}, "code": {}, "environment": {},
+... }
+>>> events = run_events(record, namespace="pedigree")
+>>> [e["eventType"] for e in events]
 ['START', 'COMPLETE']
+>>> events[1]["run"]["facets"]["pedigree_metrics"]["metrics"]
+{'sharpe': 1.31}
 """
 
 from __future__ import annotations

@@ -1,16 +1,23 @@
 """Lineage: where a result came from, what a change affects, and how two runs differ.
 
 - ``graph``: the run / artifact-version graph, walked upstream or downstream with one recursive
-  query on SQLite and PostgreSQL;
+  query on SQLite and PostgreSQL (the statements are the store's: ``store.reads.lineage``);
 - ``target``: what ``pedigree lineage TARGET`` names (a run, a path, ``NAME@vN``, a digest);
-- ``closure``: everything downstream of a node, however far, in one statement (for impact);
 - ``report`` and ``impact``: ``lineage_report`` and ``impact_report``, the JSON the commands
-  print (``details`` reads what they show of each node);
+  print;
 - ``render``: text tree, Graphviz dot and Mermaid;
 - ``diff``: ``diff_runs``, what differs between two runs.
 
->>> from pedigree.lineage import lineage_report                     # doctest: +SKIP
->>> lineage_report(tracker, "prices@v2", direction="down", depth=4)  # doctest: +SKIP
+Each takes a :class:`~pedigree.context.Context` (or, below the reports, a reader).
+
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> lineage_report(ctx, "prices@v2", direction="down", depth=4)
+Traceback (most recent call last):
+...
+pedigree.errors.NotFound: no dataset named 'prices'
 """
 
 from __future__ import annotations

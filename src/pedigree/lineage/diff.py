@@ -2,9 +2,15 @@
 
 "Why did the Sharpe ratio change?" has a short list of possible answers, and this is the list.
 
->>> d = diff_runs(tracker, "0193a5c2", "last")                      # doctest: +SKIP
->>> d["params"]                                                      # doctest: +SKIP
-[{'key': 'window', 'a': 50, 'b': 20, 'same': False}]
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> first = create_run(ctx, experiment="ma-crossover", params={"window": 50})
+>>> second = create_run(ctx, experiment="ma-crossover", params={"window": 20})
+>>> diff_runs(ctx, first, second)["params"]
+[{'key': 'window', 'a': 50, 'b': 20, 'in_a': True, 'in_b': True, 'same': False}]
 """
 
 from __future__ import annotations
@@ -15,44 +21,31 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from pedigree.errors import PedigreeError
-from pedigree.store import schema as t
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
+    from pedigree.store.reader import Reader
 
 __all__ = ["diff_runs", "io_rows", "tree_diff"]
 
 _MISSING = object()
 
 
-def io_rows(conn: Connection, run_id: str, role: str) -> dict[str, dict[str, Any]]:
+def io_rows(reader: Reader, run_id: str, role: str) -> dict[str, dict[str, Any]]:
     """A run's inputs or outputs by path: {path: {digest, size, kind}}."""
-    io = t.run_io.c
     return {
-        row.path: {"digest": row.digest, "size": row.size, "kind": row.kind}
-        for row in conn.execute(
-            sa.select(io.path, io.digest, io.size, io.kind)
-            .where(io.run_id == run_id, io.role == role)
-            .order_by(io.path)
-        )
+        f.path: {"digest": f.digest, "size": f.size, "kind": f.kind}
+        for f in reader.run_files(run_id)
+        if f.role == role
     }
 
 
-def tree_diff(conn: Connection, a: str, b: str) -> dict[str, list[Any]] | None:
+def tree_diff(reader: Reader, a: str, b: str) -> dict[str, list[Any]] | None:
     """Files added, removed and changed from tree ``a`` to ``b``; None unless both are trees."""
-    te = t.tree_entries.c
 
     def entries(digest: str) -> dict[str, tuple[str, int]]:
-        return {
-            row.path: (row.digest, row.size)
-            for row in conn.execute(
-                sa.select(te.path, te.digest, te.size).where(te.tree_digest == digest)
-            )
-        }
+        return {e.path: (e.digest, e.size) for e in reader.tree_entries(digest)}
 
     old, new = entries(a), entries(b)
     if not old or not new:
@@ -68,23 +61,10 @@ def tree_diff(conn: Connection, a: str, b: str) -> dict[str, list[Any]] | None:
     }
 
 
-def _datasets(conn: Connection, digests: set[str]) -> dict[str, list[str]]:
-    ds = t.datasets.c
-    out: dict[str, list[str]] = {}
-    if digests:
-        for row in conn.execute(
-            sa.select(ds.name, ds.version, ds.digest)
-            .where(ds.digest.in_(sorted(digests)))
-            .order_by(ds.name, ds.version)
-        ):
-            out.setdefault(row.digest, []).append(f"{row.name}@v{row.version}")
-    return out
-
-
 def _io_diff(
-    conn: Connection, a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]
+    reader: Reader, a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    labels = _datasets(conn, {v["digest"] for v in (*a.values(), *b.values())})
+    labels = reader.dataset_labels([v["digest"] for v in (*a.values(), *b.values())])
     out = []
     for path in sorted(a.keys() | b.keys()):
         da, db = a.get(path), b.get(path)
@@ -103,18 +83,20 @@ def _io_diff(
             "b_datasets": labels.get(db["digest"], []) if db else [],
         }
         if status == "changed" and da is not None and db is not None:
-            files = tree_diff(conn, da["digest"], db["digest"])
+            files = tree_diff(reader, da["digest"], db["digest"])
             if files is not None:
                 item["files"] = files
         out.append(item)
     return out
 
 
-def _patch_text(tracker: Tracker, digest: str | None) -> tuple[str, str | None]:
+def _patch_text(ctx: Context, digest: str | None) -> tuple[str, str | None]:
     if not digest:
         return "", None
+    from pedigree.digest import Digest
+
     try:
-        return tracker.read_blob(digest).decode("utf-8", "replace"), None
+        return ctx.objects.get_bytes(Digest.parse(digest)).decode("utf-8", "replace"), None
     except PedigreeError as exc:
         return "", f"the patch {digest} could not be read: {exc}"
 
@@ -169,15 +151,17 @@ def _equal(a: Any, b: Any) -> bool:
     )
 
 
-def diff_runs(tracker: Tracker, a_ref: str, b_ref: str) -> dict[str, Any]:
+def diff_runs(ctx: Context, a_ref: str, b_ref: str) -> dict[str, Any]:
     """Everything that differs between runs ``a_ref`` and ``b_ref`` (and what does not)."""
     from pedigree.capture.environment import package_diff
+    from pedigree.tracking.records import load_records
 
-    a = tracker.get_run(a_ref)
-    b = tracker.get_run(b_ref)
-    with tracker.store.read() as conn:
-        inputs = _io_diff(conn, io_rows(conn, a["id"], "input"), io_rows(conn, b["id"], "input"))
-        outputs = _io_diff(conn, io_rows(conn, a["id"], "output"), io_rows(conn, b["id"], "output"))
+    with ctx.read() as reader:
+        a_id = reader.resolve_run(a_ref)
+        b_id = reader.resolve_run(b_ref)
+        a, b = load_records(reader, [a_id, b_id], detail=True)
+        inputs = _io_diff(reader, io_rows(reader, a_id, "input"), io_rows(reader, b_id, "input"))
+        outputs = _io_diff(reader, io_rows(reader, a_id, "output"), io_rows(reader, b_id, "output"))
 
     ca, cb = a["code"], b["code"]
     code: dict[str, Any] = {
@@ -185,7 +169,7 @@ def diff_runs(tracker: Tracker, a_ref: str, b_ref: str) -> dict[str, Any]:
         "b": {k: cb.get(k) for k in ("commit", "branch", "dirty", "patch_digest")},
         "same_commit": ca.get("commit") == cb.get("commit"),
         "same_patch": ca.get("patch_digest") == cb.get("patch_digest"),
-        "commit_changes": _commit_changes(tracker.project.root, ca.get("commit"), cb.get("commit")),
+        "commit_changes": _commit_changes(ctx.project.root, ca.get("commit"), cb.get("commit")),
         "patch_diff": None,
         "notes": [],
     }
@@ -197,8 +181,8 @@ def diff_runs(tracker: Tracker, a_ref: str, b_ref: str) -> dict[str, Any]:
         if untracked_a.get(p) != untracked_b.get(p)
     ]
     if not code["same_patch"]:
-        pa, note_a = _patch_text(tracker, ca.get("patch_digest"))
-        pb, note_b = _patch_text(tracker, cb.get("patch_digest"))
+        pa, note_a = _patch_text(ctx, ca.get("patch_digest"))
+        pb, note_b = _patch_text(ctx, cb.get("patch_digest"))
         code["notes"] += [n for n in (note_a, note_b) if n]
         code["patch_diff"] = "".join(
             difflib.unified_diff(

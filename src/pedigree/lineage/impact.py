@@ -7,9 +7,14 @@ target the reads of bytes no longer there are marked stale, with everything made
 Runs are listed compactly (what identifies them, their status and metrics): a dataset can be
 read by tens of thousands of runs, and ``pedigree lineage RUN --up`` shows any of them in full.
 
->>> report = impact_report(tracker, "prices@v1")                    # doctest: +SKIP
->>> report["summary"]                                                # doctest: +SKIP
-{'runs': 10000, 'artifacts': 40000, 'metrics': 20000, 'stale_reads': 0, 'stale_runs': 0}
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> run_id = create_run(ctx, experiment="ma-crossover")
+>>> impact_report(ctx, "last")["summary"]
+{'runs': 0, 'artifacts': 0, 'metrics': 0, 'stale_reads': 0, 'stale_runs': 0}
 """
 
 from __future__ import annotations
@@ -21,83 +26,68 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.lineage.closure import affected, downstream_runs
-from pedigree.lineage.details import artifact_details, run_details
 from pedigree.lineage.graph import NodeRef
 from pedigree.lineage.report import node_json
 from pedigree.lineage.target import Target, resolve_target
-from pedigree.store import schema as t
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
+    from pedigree.data.statcache import StatCache
+    from pedigree.store.reader import Reader
+    from pedigree.store.reads.lineage import AffectedRun
 
 __all__ = ["impact_report"]
 
 
-def _current_state(root: Path, rel: str) -> dict[str, str]:
-    """Digests of the files now at ``rel`` (a file, or every file under a folder)."""
-    from pedigree.digest import hash_file
+def _current_state(root: Path, rel: str, cache: StatCache) -> dict[str, str]:
+    """Digests of the files now at ``rel`` (a file, or every file under a folder), hashed as
+    runs and datasets record them (the snapshot's rules, its stat cache)."""
+    from pedigree.data.hashing import hash_files, scan
+    from pedigree.data.snapshot import take
 
     base = root / rel
     if base.is_symlink() or base.is_file():
-        return {rel: str(hash_file(base))} if base.is_file() else {}
+        return {rel: str(take(root, base, cache=cache).digest)} if base.is_file() else {}
     out: dict[str, str] = {}
     if base.is_dir():
-        for folder, dirs, files in os.walk(base):
-            dirs[:] = [d for d in dirs if d not in (".git", ".pedigree", "__pycache__")]
-            for name in files:
-                full = Path(folder, name)
-                if full.is_file() and not full.is_symlink():
-                    out[full.relative_to(root).as_posix()] = str(hash_file(full))
+        store = os.path.realpath(root / ".pedigree")
+        files = scan(base, skip=lambda p: os.path.realpath(p) == store)
+        hash_files(files, cache=cache)
+        for f in files:
+            out[f"{rel}/{f.rel}"] = str(f.digest)
     return out
 
 
-def _current_digest(root: Path, rel: str, now: dict[str, str]) -> str | None:
+def _current_digest(root: Path, rel: str, now: dict[str, str], cache: StatCache) -> str | None:
     """The digest of what ``rel`` holds now (a file's, or a folder's manifest), if anything;
-    ``now`` is :func:`_current_state` of it, which already holds a plain file's (a link is
-    recorded as a link, so that one is taken again)."""
+    ``now`` is :func:`_current_state` of it, which already holds a file's, and whose hashing
+    the stat cache remembers for a folder's."""
     from pedigree.data.snapshot import take
     from pedigree.errors import InvalidInput
 
-    if rel in now and not (root / rel).is_symlink():
+    if rel in now:
         return now[rel]
     try:
-        return str(take(root, root / rel).digest)
+        return str(take(root, root / rel, cache=cache).digest)
     except (InvalidInput, OSError):
         return None
 
 
 def _stale_reads(
-    conn: Connection, root: Path, rel: str
+    reader: Reader, root: Path, rel: str, cache: StatCache
 ) -> tuple[list[dict[str, Any]], dict[str, bool], dict[str, str]]:
     """Reads of ``rel`` (or of files under it) at bytes other than those on disk now.
 
     Returns the stale reads, per digest read there whether it is the current content, and the
     digests of the files on disk now (:func:`_current_state`).
     """
-    io, te = t.run_io.c, t.tree_entries.c
-    rows = conn.execute(
-        sa.select(io.run_id, io.path, io.digest, io.kind)
-        .where(
-            io.role == "input",
-            sa.or_(io.path == rel, sa.and_(io.path > rel + "/", io.path < rel + "0")),
-        )
-        .order_by(io.path, io.run_id)
-    ).all()
-    now = _current_state(root, rel)
+    rows = reader.input_reads(rel)
+    now = _current_state(root, rel, cache)
     current: dict[str, bool] = {}
     stale = []
     for row in rows:
         if row.kind == "dir":
-            recorded = {
-                f"{row.path}/{e.path}": e.digest
-                for e in conn.execute(
-                    sa.select(te.path, te.digest).where(te.tree_digest == row.digest)
-                )
-            }
+            recorded = {f"{row.path}/{e.path}": e.digest for e in reader.tree_entries(row.digest)}
             prefix = row.path + "/"
             on_disk = {p: d for p, d in now.items() if p.startswith(prefix)}
             is_current = bool(recorded) and recorded == on_disk
@@ -120,37 +110,40 @@ def _stale_reads(
 
 
 def impact_report(
-    tracker: Tracker, target: str, *, cwd: str | os.PathLike[str] | None = None
+    ctx: Context, target: str, *, cwd: str | os.PathLike[str] | None = None
 ) -> dict[str, Any]:
     """Every run, artifact version and reported metric downstream of ``target``.
 
     For a path, also the runs that read it at bytes other than its current content (stale).
     """
     here = Path(cwd) if cwd is not None else None
-    root = tracker.project.root
-    with tracker.store.read() as conn, _no_gc():
-        tgt: Target = resolve_target(conn, target, root=root, cwd=here)
-        found = affected(conn, tgt.nodes)
+    from pedigree.data.statcache import StatCache
+
+    root = ctx.project.root
+    cache = StatCache.for_project(ctx.project.cache_dir)
+    with ctx.read() as reader, cache, _no_gc():
+        tgt: Target = resolve_target(reader, target, root=root, cwd=here)
+        found = reader.affected(tgt.nodes)
         stale: list[dict[str, Any]] = []
         stale_runs: set[str] = set()
         current: dict[str, bool] = {}
         if tgt.kind == "path" and tgt.path is not None:
-            stale, current, on_disk = _stale_reads(conn, root, tgt.path)
+            stale, current, on_disk = _stale_reads(reader, root, tgt.path, cache)
             readers = {NodeRef("run", s["run"]) for s in stale}
             # Everything made from a stale read is stale too.
-            stale_runs = downstream_runs(conn, sorted(readers)) if readers else set()
+            stale_runs = reader.downstream_runs(sorted(readers)) if readers else set()
         source_keys = {n.key for n in tgt.nodes}
         # The starts in full; the folders and dataset versions found, by digest.
-        runs = run_details(conn, sorted(n.key for n in tgt.nodes if n.kind == "run"))
-        details = artifact_details(
-            conn, sorted(found.other | {n.key for n in tgt.nodes if n.kind == "artifact"})
+        runs = reader.run_details(sorted(n.key for n in tgt.nodes if n.kind == "run"))
+        details = reader.artifact_details(
+            sorted(found.other | {n.key for n in tgt.nodes if n.kind == "artifact"})
         )
         if tgt.kind == "path" and tgt.path is not None:
             # Versions no run read there (a dataset's, or a file inside one): compare them with
             # what the path holds now.
             unread = [n.key for n in tgt.nodes if n.kind == "artifact" and n.key not in current]
             if unread:
-                now = _current_digest(root, tgt.path, on_disk)
+                now = _current_digest(root, tgt.path, on_disk, cache)
                 current.update({d: d == now for d in unread})
         sources = []
         for node in tgt.nodes:
@@ -201,7 +194,7 @@ def _no_gc() -> Iterator[None]:
 
 
 def _runs(
-    runs: dict[str, Any],
+    runs: dict[str, AffectedRun | None],
     metrics: dict[str, dict[str, float]],
     source_keys: set[str],
     stale_runs: set[str],

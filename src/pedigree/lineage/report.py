@@ -3,9 +3,15 @@
 It is a plain JSON-ready dict (what ``--json`` prints); ``lineage.render`` draws it. The impact
 report is ``lineage.impact``'s.
 
->>> report = lineage_report(tracker, "models/model.pkl", direction="up")   # doctest: +SKIP
->>> [n["kind"] for n in report["nodes"]]                                   # doctest: +SKIP
-['artifact', 'run', 'artifact', 'run', 'artifact']
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> run_id = create_run(ctx, experiment="ma-crossover")
+>>> report = lineage_report(ctx, "last", direction="up")
+>>> [(n["kind"], n["id"] == run_id, n["root"]) for n in report["nodes"]]
+[('run', True, True)]
 """
 
 from __future__ import annotations
@@ -16,27 +22,28 @@ from typing import TYPE_CHECKING, Any
 
 from pedigree.audit.approvals import approvals_by_node
 from pedigree.errors import InvalidInput
-from pedigree.lineage.details import artifact_details, run_details
 from pedigree.lineage.graph import Direction, NodeRef, walk
 from pedigree.lineage.target import resolve_target
-from pedigree.store.queries import abbreviations
 from pedigree.times import iso
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from collections.abc import Mapping
+
+    from pedigree.context import Context
+    from pedigree.store.reads.lineage import ArtifactDetails, RunDetails
 
 __all__ = ["lineage_report", "node_json", "run_json"]
 
 
-def run_json(rec: dict[str, Any]) -> dict[str, Any]:
-    out = dict(rec)
+def run_json(rec: RunDetails) -> dict[str, Any]:
+    out: dict[str, Any] = dict(rec)
     out["started_at"] = iso(rec["started_at"])
     out["ended_at"] = iso(rec["ended_at"])
     return out
 
 
 def node_json(
-    node: NodeRef, runs: dict[str, dict[str, Any]], artifacts: dict[str, dict[str, Any]]
+    node: NodeRef, runs: Mapping[str, RunDetails], artifacts: Mapping[str, ArtifactDetails]
 ) -> dict[str, Any]:
     if node.kind == "run":
         rec = runs.get(node.key)
@@ -47,7 +54,7 @@ def node_json(
 
 
 def lineage_report(
-    tracker: Tracker,
+    ctx: Context,
     target: str,
     *,
     direction: Direction,
@@ -58,20 +65,18 @@ def lineage_report(
     if depth is not None and depth < 1:
         raise InvalidInput("--depth must be at least 1")
     here = Path(cwd) if cwd is not None else None
-    with tracker.store.read() as conn:
-        tgt = resolve_target(conn, target, root=tracker.project.root, cwd=here)
-        graph = walk(conn, tgt.nodes, direction=direction, depth=depth)
-        runs = run_details(conn, [n.key for n in graph.distance if n.kind == "run"])
-        artifacts = artifact_details(conn, [n.key for n in graph.distance if n.kind == "artifact"])
+    with ctx.read() as reader:
+        tgt = resolve_target(reader, target, root=ctx.project.root, cwd=here)
+        graph = walk(reader, tgt.nodes, direction=direction, depth=depth)
+        runs = reader.run_details([n.key for n in graph.distance if n.kind == "run"])
+        artifacts = reader.artifact_details([n.key for n in graph.distance if n.kind == "artifact"])
         shown = [*runs, *(r["id"] for rec in runs.values() for r in rec.get("reproductions") or [])]
         shown += [
-            rec["reproduction_of"]["original"]
-            for rec in runs.values()
-            if rec.get("reproduction_of")
+            of["original"] for rec in runs.values() if (of := rec["reproduction_of"]) is not None
         ]
-        short = abbreviations(conn, shown)
+        short = reader.abbreviations(shown)
         reviews = approvals_by_node(
-            conn,
+            reader,
             [n.key for n in graph.nodes if n.kind == "run"],
             [n.key for n in graph.nodes if n.kind == "artifact"],
         )

@@ -11,9 +11,15 @@
   added as a dataset, or held by a dataset added from a parent folder), and for a folder every
   version of the files recorded under it.
 
->>> with store.read() as conn:                                      # doctest: +SKIP
-...     resolve_target(conn, "prices@v2", root=project.root).nodes
-[NodeRef(kind='artifact', key='blake3:…')]
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> with ctx.read() as reader:
+...     resolve_target(reader, "prices@v2", root=ctx.project.root)
+Traceback (most recent call last):
+...
+pedigree.errors.NotFound: no dataset named 'prices'
 """
 
 from __future__ import annotations
@@ -22,15 +28,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.errors import InvalidInput, NotFound, RunNotFound
+from pedigree.errors import Ambiguous, InvalidInput, NotFound, RunNotFound
 from pedigree.lineage.graph import NodeRef
-from pedigree.store import queries
-from pedigree.store import schema as t
+
+if TYPE_CHECKING:
+    from pedigree.store.reader import Reader
 
 __all__ = ["Target", "project_path", "resolve_target"]
 
@@ -84,128 +88,71 @@ def project_path(text: str, *, root: Path, cwd: Path | None = None) -> str:
     return str(PurePosixPath(rel))
 
 
-def resolve_target(conn: Connection, text: str, *, root: Path, cwd: Path | None = None) -> Target:
+def resolve_target(reader: Reader, text: str, *, root: Path, cwd: Path | None = None) -> Target:
     """The target ``text`` names; ``NotFound`` when nothing recorded matches it."""
     text = text.strip()
     if not text:
         raise InvalidInput("no target given: a run, a path, NAME@vN or blake3:<digest>")
     if text.lower().startswith("blake3:"):
-        return _digest_target(conn, text)
+        return _digest_target(reader, text)
     m = _DATASET.match(text)
-    if m is not None and not _path_recorded(conn, text, root, cwd):
-        return _dataset_target(conn, text, m.group("name"), int(m.group("version")))
+    if m is not None and not _path_recorded(reader, text, root, cwd):
+        return _dataset_target(reader, text, m.group("name"), int(m.group("version")))
     if _RUNLIKE.match(text):
         try:
-            run_id = queries.resolve_run(conn, text)
+            run_id = reader.resolve_run(text)
         except RunNotFound as exc:
             try:
-                return _path_target(conn, text, root=root, cwd=cwd)
+                return _path_target(reader, text, root=root, cwd=cwd)
             except (NotFound, InvalidInput):
                 raise exc from None
         return Target(text, "run", f"run {run_id}", [NodeRef("run", run_id)])
-    return _path_target(conn, text, root=root, cwd=cwd)
+    return _path_target(reader, text, root=root, cwd=cwd)
 
 
-def _digest_target(conn: Connection, text: str) -> Target:
+def _digest_target(reader: Reader, text: str) -> Target:
     from pedigree.digest import Digest
 
     m = _DIGEST_PREFIX.match(text.strip())
-    digest = _expand_prefix(conn, text, m.group(1).lower()) if m else str(Digest.parse(text))
-    known = (
-        conn.execute(
-            sa.select(t.run_io.c.run_id).where(t.run_io.c.digest == digest).limit(1)
-        ).first()
-        or conn.execute(
-            sa.select(t.datasets.c.name).where(t.datasets.c.digest == digest).limit(1)
-        ).first()
-        or conn.execute(
-            sa.select(t.tree_entries.c.path)
-            .where(
-                sa.or_(t.tree_entries.c.digest == digest, t.tree_entries.c.tree_digest == digest)
-            )
-            .limit(1)
-        ).first()
-    )
-    if not known:
+    digest = _expand_prefix(reader, text, m.group(1).lower()) if m else str(Digest.parse(text))
+    if not reader.digest_recorded(digest):
         raise NotFound(f"no run read or wrote {digest}, and no dataset holds it")
     return Target(text, "digest", digest, [NodeRef("artifact", digest)])
 
 
-def _expand_prefix(conn: Connection, text: str, hexpart: str) -> str:
+def _expand_prefix(reader: Reader, text: str, hexpart: str) -> str:
     """The one recorded digest that starts ``blake3:<hexpart>`` (as text output shows them)."""
-    from pedigree.errors import Ambiguous
-
     low = f"blake3:{hexpart}"
-    high = low + "g"  # after every digest that starts with low: hex digits sort before "g"
-    found: set[str] = set()
-    for col in (
-        t.run_io.c.digest,
-        t.datasets.c.digest,
-        t.tree_entries.c.digest,
-        t.tree_entries.c.tree_digest,
-    ):
-        found.update(
-            conn.execute(sa.select(col).where(col >= low, col < high).distinct().limit(2))
-            .scalars()
-            .all()
-        )
-        if len(found) > 1:
-            raise Ambiguous(f"{text!r} matches several digests; give more characters")
+    found = reader.digests_starting(low)
+    if len(found) > 1:
+        raise Ambiguous(f"{text!r} matches several digests; give more characters")
     if not found:
         raise NotFound(f"no run read or wrote a digest starting {low}, and no dataset holds one")
     return found.pop()
 
 
-def _dataset_target(conn: Connection, text: str, name: str, version: int) -> Target:
-    ds = t.datasets.c
-    row = conn.execute(sa.select(ds.digest).where(ds.name == name, ds.version == version)).first()
-    if row is None:
-        latest = conn.execute(sa.select(sa.func.max(ds.version)).where(ds.name == name)).scalar()
+def _dataset_target(reader: Reader, text: str, name: str, version: int) -> Target:
+    found = reader.dataset_version(name, version)
+    if found is None:
+        latest = reader.dataset_version(name)
         if latest is None:
             raise NotFound(f"no dataset named {name!r}")
-        raise NotFound(f"no version {version} of dataset {name!r} (the latest is v{latest})")
-    return Target(text, "dataset", f"{name}@v{version}", [NodeRef("artifact", row.digest)])
+        raise NotFound(
+            f"no version {version} of dataset {name!r} (the latest is v{latest.version})"
+        )
+    return Target(text, "dataset", f"{name}@v{version}", [NodeRef("artifact", found.digest)])
 
 
-def _path_recorded(conn: Connection, text: str, root: Path, cwd: Path | None) -> bool:
+def _path_recorded(reader: Reader, text: str, root: Path, cwd: Path | None) -> bool:
     try:
-        return bool(_path_digests(conn, project_path(text, root=root, cwd=cwd)))
+        return bool(reader.path_digests(project_path(text, root=root, cwd=cwd)))
     except InvalidInput:
         return False
 
 
-def _path_digests(conn: Connection, rel: str) -> list[str]:
-    io, ds, te = t.run_io.c, t.datasets.c, t.tree_entries.c
-    found: dict[str, None] = {}
-    # The path itself, and (for a folder) everything recorded under it: '0' follows '/'.
-    for row in conn.execute(
-        sa.select(io.digest)
-        .where(sa.or_(io.path == rel, sa.and_(io.path > rel + "/", io.path < rel + "0")))
-        .distinct()
-        .order_by(io.digest)
-    ):
-        found[row.digest] = None
-    for row in conn.execute(
-        sa.select(ds.digest).where(ds.path == rel).order_by(ds.name, ds.version)
-    ):
-        found[row.digest] = None
-    # A file inside a dataset that was added from a parent folder.
-    parents = [str(p) for p in PurePosixPath(rel).parents if str(p) != "."]
-    if parents:
-        inside = [sa.and_(ds.path == p, te.path == rel[len(p) + 1 :]) for p in parents]
-        for row in conn.execute(
-            sa.select(te.digest)
-            .select_from(t.datasets.join(t.tree_entries, te.tree_digest == ds.digest))
-            .where(sa.or_(*inside))
-            .order_by(ds.name, ds.version)
-        ):
-            found[row.digest] = None
-    return list(found)
-
-
-def _path_target(conn: Connection, text: str, *, root: Path, cwd: Path | None) -> Target:
+def _path_target(reader: Reader, text: str, *, root: Path, cwd: Path | None) -> Target:
     rel = project_path(text, root=root, cwd=cwd)
-    digests = _path_digests(conn, rel)
+    digests = reader.path_digests(rel)
     if not digests:
         raise NotFound(
             f"nothing is recorded at {rel}: no run, path, dataset version (NAME@vN) or digest "

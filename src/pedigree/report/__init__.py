@@ -4,7 +4,14 @@ It states the code (commit and patch), the data (every input and output with its
 environment, parameters, metrics, a lineage diagram, reproductions and their verdicts, reviews,
 and the audit-chain head at the time of the report, after verifying the whole log.
 
->>> path = write_report(tracker, "last", "report.html")             # doctest: +SKIP
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> run_id = create_run(ctx, experiment="ma-crossover")
+>>> write_report(ctx, "last", "report.html").name
+'report.html'
 """
 
 from __future__ import annotations
@@ -15,24 +22,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
     from pedigree.audit.check import ProgressFn
+    from pedigree.context import Context
 
 __all__ = ["build_report", "write_report"]
 
 
 def build_report(
-    tracker: Tracker, ref: str, *, verify: bool = True, progress: ProgressFn | None = None
+    ctx: Context, ref: str, *, verify: bool = True, progress: ProgressFn | None = None
 ) -> str:
     """The report on run ``ref`` as HTML text."""
     from pedigree.report.collect import collect
     from pedigree.report.html import render
 
-    return render(collect(tracker, ref, verify=verify, progress=progress))
+    return render(collect(ctx, ref, verify=verify, progress=progress))
 
 
 def write_report(
-    tracker: Tracker,
+    ctx: Context,
     ref: str,
     path: str | os.PathLike[str],
     *,
@@ -50,7 +57,7 @@ def write_report(
         raise InvalidInput(f"{target} is a folder; give the report's file name")
     if not target.parent.is_dir():
         raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist")
-    html = build_report(tracker, ref, verify=verify, progress=progress)
+    html = build_report(ctx, ref, verify=verify, progress=progress)
     if target.exists() and not target.is_file():
         # A device or a pipe (-o /dev/stdout, a FIFO): written to, never replaced by a file.
         try:

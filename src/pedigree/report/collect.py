@@ -1,26 +1,27 @@
 """Everything a compliance report states about a run, gathered into one JSON-ready dict.
 
->>> facts = collect(tracker, "last")                                # doctest: +SKIP
->>> sorted(facts)                                                   # doctest: +SKIP
-['approvals', 'audit', 'code', 'data', 'environment', 'generated', 'lineage', 'metrics', ...]
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> run_id = create_run(ctx, experiment="ma-crossover")
+>>> sorted(collect(ctx, "last"))
+['audit', 'generated', 'lineage', 'patch', 'reproductions', 'reviews', 'run', 'series']
 """
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from pedigree._version import __version__
 from pedigree.errors import AuditError, PedigreeError
-from pedigree.store import schema as t
 from pedigree.times import iso
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
     from pedigree.audit.check import ProgressFn
+    from pedigree.context import Context
 
 __all__ = ["LINEAGE_DEPTH", "MAX_PATCH_BYTES", "collect"]
 
@@ -28,11 +29,13 @@ LINEAGE_DEPTH = 8
 MAX_PATCH_BYTES = 2 * 1024 * 1024
 
 
-def _patch(tracker: Tracker, digest: str | None) -> dict[str, Any]:
+def _patch(ctx: Context, digest: str | None) -> dict[str, Any]:
     if not digest:
         return {"digest": None, "text": None, "note": None}
+    from pedigree.digest import Digest
+
     try:
-        data = tracker.read_blob(digest)
+        data = ctx.objects.get_bytes(Digest.parse(digest))
     except PedigreeError as exc:
         return {"digest": digest, "text": None, "note": f"the patch could not be read: {exc}"}
     note = None
@@ -43,7 +46,7 @@ def _patch(tracker: Tracker, digest: str | None) -> dict[str, Any]:
 
 
 def collect(
-    tracker: Tracker,
+    ctx: Context,
     ref: str,
     *,
     verify: bool = True,
@@ -57,13 +60,13 @@ def collect(
     from pedigree.audit.approvals import approvals_by_node
     from pedigree.audit.log import events, head
     from pedigree.lineage.report import lineage_report
-    from pedigree.store import queries
+    from pedigree.tracking.records import load_records
 
     verification: dict[str, Any] | None = None
     if verify:
         from pedigree.audit.verify import verify as run_verify
 
-        report = run_verify(tracker.store, progress=progress)
+        report = run_verify(ctx.store, progress=progress)
         if not report.ok:
             raise AuditError(
                 f"the record fails `pedigree audit verify` ({report.problem_count:,} problems; "
@@ -75,36 +78,31 @@ def collect(
             "rows": sum(report.rows.values()),
             "seconds": round(report.seconds, 2),
         }
-    rec = tracker.get_run(ref)
-    run_id = rec["id"]
-    lineage = lineage_report(tracker, run_id, direction="up", depth=LINEAGE_DEPTH)
-    with tracker.store.read() as conn:
-        history = queries.metric_history(conn, run_id)
-        log_head = head(conn)
-        trail = events(conn, run_id=run_id)
-        rp = t.reproductions.c
-        details = {
-            row.run_id: json.loads(row.details)
-            for row in conn.execute(
-                sa.select(rp.run_id, rp.details).where(rp.original_id == run_id)
-            )
-        }
+    with ctx.read() as reader:
+        run_id = reader.resolve_run(ref)
+        (rec,) = load_records(reader, [run_id], detail=True)
+    lineage = lineage_report(ctx, run_id, direction="up", depth=LINEAGE_DEPTH)
+    with ctx.read() as reader:
+        history = reader.metric_history(run_id)
+        log_head = head(reader)
+        trail = events(reader, run_id=run_id)
+        details = reader.reproduction_details(run_id)
         run_ids = [n["id"] for n in lineage["nodes"] if n["kind"] == "run"]
         digests = [n["id"] for n in lineage["nodes"] if n["kind"] == "artifact"]
         digests += [o["digest"] for o in rec.get("outputs") or []]
-        reviews = approvals_by_node(conn, run_ids, digests)
+        reviews = approvals_by_node(reader, run_ids, digests)
     series: dict[str, list[float | None]] = {}
     for key, _step, value, _ts in history:
         series.setdefault(key, []).append(None if value != value else value)
     return {
         "generated": {
             "at": iso(time.time()),
-            "by": tracker.user,
+            "by": ctx.user,
             "pedigree": __version__,
-            "project": tracker.project.root.name,
+            "project": ctx.project.root.name,
         },
         "run": rec,
-        "patch": _patch(tracker, rec["code"].get("patch_digest")),
+        "patch": _patch(ctx, rec["code"].get("patch_digest")),
         "series": series,
         "lineage": lineage,
         "reviews": {f"{k[0]}:{k[1]}": v for k, v in reviews.items()},

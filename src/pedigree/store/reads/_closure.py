@@ -15,13 +15,9 @@ statement is the same on both backends:
   the dataset versions they produced, their rows and latest metrics.
 
 On SQLite every join order is fixed (``CROSS JOIN``) and the row a step reads is hinted as one
-(see ``lineage._sql.likely_one``); PostgreSQL plans the joins itself.
+(see ``store.reads._sql.likely_one``); PostgreSQL plans the joins itself.
 
 Both are held to ``reach`` and to a reference walk in Python (``tests/lineage``).
-
->>> with store.read() as conn:                                      # doctest: +SKIP
-...     found = affected(conn, [NodeRef("artifact", "blake3:…")])
->>> len(found.runs), len(found.artifacts)                            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -29,23 +25,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from pedigree.lineage._sql import Dialect, ends_with, fetch, keys_in, likely_one, prepare
+from pedigree.store.reads._sql import Dialect, ends_with, fetch, keys_in, likely_one, prepare
+from pedigree.store.reads.lineage import Affected, NodeRef
 
-if TYPE_CHECKING:
-    from pedigree.lineage.graph import NodeRef
-
-__all__ = ["Affected", "affected", "downstream_runs", "run_outputs"]
+__all__ = ["affected", "downstream_runs", "run_outputs"]
 
 # PostgreSQL's default work_mem (4 MB) makes a closure of 50,000 nodes spill to temporary files.
 _WORK_MEM = "64MB"
-
-# A run as impact lists it: (experiment, name, status, kind).
-RunRow = tuple[str, str | None, str, str]
 
 # The rows ``affected`` reads are (tag, key, a, b, c, e, m, x, n), by tag:
 _OUTPUT = 0  # digest, path, type, a folder holding the file (or NULL), -, -, -, size
@@ -53,20 +43,6 @@ _OUTPUT = 0  # digest, path, type, a folder holding the file (or NULL), -, -, -,
 # and its value (a row per metric, NULL when it has none)
 _RUN = 1
 _DATASET = 2  # digest of a dataset version a run produced, NAME@vN
-
-
-@dataclass
-class Affected:
-    """What is downstream of the starts: runs (start runs included), their latest metrics, the
-    artifact versions they made (digest -> record), and the other artifact versions found
-    (folders holding their files, dataset versions they produced: known by digest only)."""
-
-    runs: dict[str, RunRow | None] = field(default_factory=dict)
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    other: set[str] = field(default_factory=set)
-    # Dataset versions produced by the runs found, by digest.
-    datasets: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _starts(starts: Sequence[NodeRef]) -> tuple[list[str], list[str]]:

@@ -8,26 +8,30 @@ return tens of thousands of rows, and building a ``Row`` for each costs more tha
 Statements are written with ``:name`` parameters (SQLite's style) and turned into ``%(name)s``
 for psycopg. Driver errors are wrapped the way SQLAlchemy wraps them, so the store turns them
 into a ``StoreError`` as it does for every other query.
+
+>>> list(keys_in("sqlite", "r.id", ["a", "b"]))
+[('r.id IN (:k0, :k1)', {'k0': 'a', 'k1': 'b'})]
+>>> list(keys_in("postgresql", "r.id", ["a", "b"]))
+[('r.id = ANY(:k)', {'k': ['a', 'b']})]
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from pedigree.store.edges import ends_with
+from pedigree.store.reads import chunked
 
 __all__ = ["Dialect", "dialect", "ends_with", "fetch", "keys_in", "likely_one", "prepare"]
 
 Dialect = Literal["sqlite", "postgresql"]
 
-# SQLite's default is 999 variables before 3.32 and 32,766 after: stay well below both.
-_SQLITE_KEYS = 500
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -76,12 +80,12 @@ def keys_in(
     name: Dialect, column: str, keys: Sequence[str], *, prefix: str = "k"
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """``column`` among ``keys``, as (condition, params) pairs: one on PostgreSQL (an array),
-    as many as needed on SQLite (``IN`` lists of at most 500 variables)."""
+    as many as needed on SQLite (``IN`` lists of at most 500 variables, which stays below the
+    999 older SQLites allow)."""
     if name == "postgresql":
         yield f"{column} = ANY(:{prefix})", {prefix: list(keys)}
         return
-    for start in range(0, len(keys), _SQLITE_KEYS):
-        chunk = keys[start : start + _SQLITE_KEYS]
+    for chunk in chunked(keys):
         names = [f"{prefix}{i}" for i in range(len(chunk))]
         condition = f"{column} IN ({', '.join(':' + n for n in names)})"
         yield condition, dict(zip(names, chunk, strict=True))
@@ -99,8 +103,3 @@ def likely_one(name: Dialect, condition: str) -> str:
     if name == "sqlite":
         return f"likelihood({condition}, 0.000001)"
     return condition
-
-
-def chunked(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
