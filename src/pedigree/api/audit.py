@@ -1,11 +1,31 @@
 """The tamper-evident record: ``tracker.audit``.
 
-verify, anchors, the event log, approvals and rejections, the compliance report.
+Verify the log and the tables, take an anchor, read the log, approve and reject.
+
+>>> import tempfile
+>>> from pedigree.api import Tracker
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Actor
+>>> tracker = Tracker(init_project(tempfile.mkdtemp())[0], actor=Actor("maria"))
+>>> run_id = tracker.create_run(experiment="ma-crossover")
+>>> tracker.audit.approve(run_id, note="holds out of sample")["decision"]
+'approved'
+>>> [e["kind"] for e in tracker.audit.log(run=run_id)]
+['run.created', 'approval.recorded']
+>>> report = tracker.audit.verify()
+>>> report.ok, report.events
+(True, 2)
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pedigree.context import Context
+
+if TYPE_CHECKING:
+    from pedigree.audit.check import ProgressFn
+    from pedigree.audit.verify import Report
 
 __all__ = ["AuditAPI"]
 
@@ -13,3 +33,66 @@ __all__ = ["AuditAPI"]
 class AuditAPI:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+
+    def verify(
+        self,
+        *,
+        anchor: str | None = None,
+        progress: ProgressFn | None = None,
+        max_problems: int = 50,
+        tables: bool = True,
+    ) -> Report:
+        """Check the hash chain and that every table agrees with the log (``report.ok``).
+
+        Reads only: verifying leaves no trace in the record. See
+        :func:`pedigree.audit.verify.verify`.
+        """
+        from pedigree.audit.verify import verify
+
+        return verify(
+            self._ctx.store,
+            anchor=anchor,
+            progress=progress,
+            max_problems=max_problems,
+            tables=tables,
+        )
+
+    def anchor(self) -> dict[str, Any]:
+        """The head of the log ({seq, digest, at}), to keep outside the store."""
+        from pedigree.audit.log import head
+
+        with self._ctx.read() as reader:
+            return head(reader)
+
+    def log(
+        self,
+        *,
+        run: str | None = None,
+        actor: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+        payload: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The events of the log, oldest first: those of the run ``run`` (id, prefix or
+        ``last``), recorded by ``actor``, from ``since`` (epoch seconds) on, the last
+        ``limit``; ``payload`` adds each event's decoded payload."""
+        from pedigree.audit.log import events
+
+        with self._ctx.read() as reader:
+            run_id = reader.resolve_run(run) if run is not None else None
+            return events(
+                reader, run_id=run_id, actor=actor, since=since, limit=limit, payload=payload
+            )
+
+    def review(self, target: str, decision: str, *, note: str | None = None) -> dict[str, Any]:
+        """Record ``decision`` (approved or rejected) on a run, a dataset version ``NAME@vN`` or
+        an artifact version ``blake3:<digest>``; returns the approval as stored."""
+        from pedigree.audit.approvals import review
+
+        return review(self._ctx, target, decision, note=note)
+
+    def approve(self, target: str, *, note: str | None = None) -> dict[str, Any]:
+        return self.review(target, "approved", note=note)
+
+    def reject(self, target: str, *, note: str | None = None) -> dict[str, Any]:
+        return self.review(target, "rejected", note=note)

@@ -2,11 +2,19 @@
 
 A review names its target the way ``lineage`` does: a run (a full id, a unique prefix or
 ``last``), a dataset version ``NAME@vN``, or an artifact version by its digest. The actor is the
-configured identity (``PEDIGREE_USER``, the project's ``[user] name``, or the OS user). The target
+context's identity (``PEDIGREE_USER``, the project's ``[user] name``, or the OS user). The target
 is resolved inside the write transaction, so an unknown target writes nothing.
 
->>> review(tracker, "last", "approved", note="out-of-sample Sharpe holds")   # doctest: +SKIP
-{'id': '0193…', 'target_type': 'run', 'target': '0193…', 'decision': 'approved', ...}
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Actor, Context
+>>> from pedigree.tracking.recording import create_run
+>>> project, _ = init_project(tempfile.mkdtemp())
+>>> ctx = Context(project, actor=Actor("maria"))
+>>> run_id = create_run(ctx, experiment="ma-crossover")
+>>> approval = review(ctx, "last", "approved", note="out-of-sample Sharpe holds")
+>>> approval["target"] == run_id, approval["actor"], approval["decision"]
+(True, 'maria', 'approved')
 """
 
 from __future__ import annotations
@@ -15,17 +23,15 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from pedigree.errors import InvalidInput, InvalidValue
 from pedigree.ids import new_id
-from pedigree.store import schema as t
-from pedigree.store.events import Event
+from pedigree.store.events import ApprovalRecorded, Event
 from pedigree.times import iso
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
+    from pedigree.store.reader import Reader
+    from pedigree.store.reads.reviews import Approval
 
 __all__ = ["DECISIONS", "approvals_by_node", "enrich_records", "review"]
 
@@ -33,9 +39,7 @@ DECISIONS = ("approved", "rejected")
 MAX_NOTE = 10_000
 
 
-def review(
-    tracker: Tracker, target: str, decision: str, *, note: str | None = None
-) -> dict[str, Any]:
+def review(ctx: Context, target: str, decision: str, *, note: str | None = None) -> dict[str, Any]:
     """Record ``decision`` on ``target``; returns the approval as stored."""
     from pedigree.lineage.target import resolve_target
 
@@ -46,8 +50,8 @@ def review(
         raise InvalidValue(f"the note is {len(note):,} characters; the limit is {MAX_NOTE:,}")
     approval: dict[str, Any] = {}
 
-    def build(conn: Connection) -> list[Event]:
-        found = resolve_target(conn, target, root=tracker.project.root)
+    def build(reader: Reader) -> list[Event]:
+        found = resolve_target(reader, target, root=ctx.project.root)
         if found.kind == "path":
             raise InvalidInput(
                 f"{target} is a path, which may hold several versions: review a run, a dataset "
@@ -63,26 +67,22 @@ def review(
             target=key,
             decision=decision,
             note=note,
-            actor=tracker.user,
+            actor=ctx.user,
             at=time.time(),
         )
-        # A run's review carries the run's id, so `audit log --run` lists it with the run.
-        return [Event("approval.recorded", dict(approval), key if target_type == "run" else None)]
+        # A run's review is filed under the run (ApprovalRecorded.scope), so that
+        # `audit log --run` lists it with the run.
+        return [ApprovalRecorded(**approval)]
 
-    tracker.store.write(build, actor=tracker.user)
+    ctx.write(build)
     return {**approval, "at": iso(approval["at"])}
 
 
-def _as_json(row: Any) -> dict[str, Any]:
-    return {
-        "decision": row.decision,
-        "note": row.note,
-        "actor": row.actor,
-        "at": iso(row.at),
-    }
+def _as_json(a: Approval) -> dict[str, Any]:
+    return {"decision": a.decision, "note": a.note, "actor": a.actor, "at": iso(a.at)}
 
 
-def enrich_records(conn: Connection, records: list[dict[str, Any]], detail: bool) -> None:
+def enrich_records(reader: Reader, records: list[dict[str, Any]], detail: bool) -> None:
     """Add ``approvals`` [{decision, note, actor, at}] (oldest first) to run records.
 
     With ``detail`` (``show``), a reviewed input or output (its artifact version, or the dataset
@@ -94,53 +94,27 @@ def enrich_records(conn: Connection, records: list[dict[str, Any]], detail: bool
         items = [i for r in records for role in ("inputs", "outputs") for i in r.get(role) or []]
         digests = sorted({i["digest"] for i in items if i.get("digest")})
         if digests:
-            reviewed = approvals_by_node(conn, [], digests)
+            reviewed = approvals_by_node(reader, [], digests)
             for item in items:
                 if ("artifact", item.get("digest")) in reviewed:
                     item["approvals"] = reviewed[("artifact", item["digest"])]
-    a = t.approvals.c
     found: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in records}
-    ids = list(found)
-    for i in range(0, len(ids), 500):
-        rows = conn.execute(
-            sa.select(a.target, a.decision, a.note, a.actor, a.at)
-            .where(a.target_type == "run", a.target.in_(ids[i : i + 500]))
-            .order_by(a.at, a.id)
-        )
-        for row in rows:
-            found[row.target].append(_as_json(row))
+    for a in reader.run_approvals(list(found)):
+        found[a.target].append(_as_json(a))
     for rec in records:
         rec["approvals"] = found[rec["id"]]
 
 
 def approvals_by_node(
-    conn: Connection, run_ids: Sequence[str], digests: Sequence[str]
+    reader: Reader, run_ids: Sequence[str], digests: Sequence[str]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Reviews of lineage nodes: ``("run", id)`` and ``("artifact", digest)`` keys.
 
     A dataset version's reviews belong to the artifact its digest names.
     """
-    a, ds = t.approvals.c, t.datasets.c
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for i in range(0, len(run_ids), 500):
-        for row in conn.execute(
-            sa.select(a.target, a.decision, a.note, a.actor, a.at)
-            .where(a.target_type == "run", a.target.in_(list(run_ids[i : i + 500])))
-            .order_by(a.at, a.id)
-        ):
-            out.setdefault(("run", row.target), []).append(_as_json(row))
-    for i in range(0, len(digests), 500):
-        chunk = list(digests[i : i + 500])
-        direct = sa.select(a.target.label("digest"), a.decision, a.note, a.actor, a.at, a.id).where(
-            a.target_type == "artifact", a.target.in_(chunk)
-        )
-        label = ds.name + sa.literal("@v") + sa.cast(ds.version, sa.String)
-        via_dataset = (
-            sa.select(ds.digest.label("digest"), a.decision, a.note, a.actor, a.at, a.id)
-            .select_from(t.approvals.join(t.datasets, a.target == label))
-            .where(a.target_type == "dataset", ds.digest.in_(chunk))
-        )
-        union = sa.union_all(direct, via_dataset).subquery()
-        for row in conn.execute(sa.select(union).order_by(union.c.at, union.c.id)):
-            out.setdefault(("artifact", row.digest), []).append(_as_json(row))
+    for a in reader.run_approvals(run_ids):
+        out.setdefault(("run", a.target), []).append(_as_json(a))
+    for a in reader.artifact_approvals(digests):
+        out.setdefault(("artifact", a.target), []).append(_as_json(a))
     return out

@@ -1,24 +1,36 @@
 """Reading the audit log: the events, filtered, and its head (the anchor).
 
->>> with store.read() as conn:                                      # doctest: +SKIP
-...     head(conn)
-{'seq': 1042, 'digest': 'blake3:…', 'at': '2026-11-27T18:39:41.649411Z'}
-...     [e["kind"] for e in events(conn, run_id=run_id)]
-['run.created', 'run.params', 'run.metrics', 'run.captured', 'run.ended']
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run, end_run, log_params
+>>> project, _ = init_project(tempfile.mkdtemp())
+>>> ctx = Context(project)
+>>> run_id = create_run(ctx, experiment="ma-crossover", params={"window": 50})
+>>> end_run(ctx, run_id, "finished")
+>>> with ctx.read() as reader:
+...     h = head(reader)
+...     kinds = [e["kind"] for e in events(reader, run_id=run_id)]
+>>> h["seq"], h["digest"].startswith("blake3:")
+(3, True)
+>>> kinds
+['run.created', 'run.params', 'run.ended']
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from pedigree.errors import AuditError, InvalidInput
 from pedigree.store import schema as t
 from pedigree.store.chain import GENESIS
 from pedigree.times import iso, parse_time
+
+if TYPE_CHECKING:
+    from pedigree.store.reader import Reader
 
 __all__ = ["events", "head", "parse_since"]
 
@@ -33,12 +45,13 @@ def parse_since(text: str) -> float:
         ) from None
 
 
-def head(conn: Connection) -> dict[str, Any]:
+def head(reader: Reader) -> dict[str, Any]:
     """The last event's seq and digest: what ``audit anchor`` prints.
 
     Raises :class:`AuditError` when the head row and the last event disagree, since an anchor
     taken from a broken log would vouch for the breakage.
     """
+    conn = reader.conn
     e = t.audit_events.c
     row = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.digest)).first()
     last = conn.execute(sa.select(e.seq, e.digest, e.at).order_by(e.seq.desc()).limit(1)).first()
@@ -52,7 +65,7 @@ def head(conn: Connection) -> dict[str, Any]:
 
 
 def events(
-    conn: Connection,
+    reader: Reader,
     *,
     run_id: str | None = None,
     actor: str | None = None,
@@ -65,6 +78,7 @@ def events(
     ``run_id`` selects the events that concern a run: its own, the approvals of it, and the
     dataset versions it produced (they all carry its id).
     """
+    conn = reader.conn
     e = t.audit_events.c
     columns = [e.seq, e.at, e.actor, e.kind, e.run_id, e.prev, e.digest]
     if payload:

@@ -36,8 +36,8 @@ from typing import Any, Protocol
 
 from pedigree.jsonutil import canonical_json
 from pedigree.store import events as ev
-from pedigree.store.events import REGISTRY
 from pedigree.store.codec import unpack_points
+from pedigree.store.events import REGISTRY
 
 __all__ = [
     "GLOBAL_KINDS",

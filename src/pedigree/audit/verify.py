@@ -305,7 +305,8 @@ def _run(
     """The shares' results, the number of events and the chain's link problems; None when the
     processes did not all read the same state (a write landed while they started)."""
     dbapi_error: type[BaseException] = store.engine.dialect.dbapi.Error  # type: ignore[union-attr]
-    with translate_errors(dbapi_error), store.read() as conn:
+    with translate_errors(dbapi_error), store.read() as snapshot:
+        conn = snapshot.conn
         if store.dialect == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             conn.exec_driver_sql(_PG_SETTINGS)

@@ -90,15 +90,13 @@ def verify(anchor: str | None, chain_only: bool, max_problems: int, as_json: boo
       pedigree audit verify --chain-only
     """
     from pedigree.audit.verify import parse_anchor
-    from pedigree.audit.verify import verify as run_verify
     from pedigree.errors import AnchorNotInChain, AuditError
 
     if anchor is not None:
         anchor = parse_anchor(anchor)  # a malformed anchor is a usage error, before any work
     t = tracker()
     with _progress(not as_json) as progress:
-        report = run_verify(
-            t.store,
+        report = t.audit.verify(
             anchor=anchor,
             progress=progress,
             max_problems=max_problems,
@@ -176,14 +174,11 @@ def log(
       pedigree audit log --run last
       pedigree audit log --actor maria --since 2026-11-01 --json
     """
-    from pedigree.audit.log import events, parse_since
-    from pedigree.store import queries
+    from pedigree.audit.log import parse_since
 
     when = parse_since(since) if since is not None else None
     t = tracker()
-    with t.store.read() as conn:
-        run_id = queries.resolve_run(conn, run_ref) if run_ref is not None else None
-        found = events(conn, run_id=run_id, actor=actor, since=when, limit=limit, payload=as_json)
+    found = t.audit.log(run=run_ref, actor=actor, since=when, limit=limit, payload=as_json)
     if as_json:
         emit_json(found)
         return
@@ -229,11 +224,7 @@ def anchor(as_json: bool) -> None:
       pedigree audit anchor
       pedigree audit anchor --json > audit-anchor.json
     """
-    from pedigree.audit.log import head
-
-    t = tracker()
-    with t.store.read() as conn:
-        h: dict[str, Any] = head(conn)
+    h: dict[str, Any] = tracker().audit.anchor()
     if as_json:
         emit_json(h)
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -44,57 +43,17 @@ def plot(
       pedigree plot last --x window --y sharpe --by instrument -o sharpe_vs_window.png
       pedigree plot 0199a3f2 -x fee_bps -y test_sharpe
     """
-    from pedigree.errors import InvalidInput
-    from pedigree.sweep.plot import attach_output, plot_sweep
-    from pedigree.sweep.results import load_report
-
-    t = tracker()
-    report = load_report(t, sweep)
-    spec = report.spec
-    if x is None:
-        candidates = [k for k in spec.varied if k != by]
-        if len(candidates) != 1:
-            raise InvalidInput(
-                "say which parameter goes on the x axis: --x NAME",
-                hint=f"the sweep varies {', '.join(spec.varied) or 'nothing'}",
-            )
-        x = candidates[0]
-    if y is None:
-        if spec.metric is None:
-            raise InvalidInput("say which metric goes on the y axis: --y NAME")
-        y = spec.metric
-    out = output or Path(f"{y}_vs_{x}.png")
-    if out.suffix.lower() != ".png":
-        raise InvalidInput(f"-o {out}: the plot is a PNG; name it *.png")
-    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        result = plot_sweep(report, x=x, y=y, by=by, out=staging)
-        recorded = attach_output(t, report.id, staging, at=out)
-        os.replace(staging, out)
-    finally:
-        staging.unlink(missing_ok=True)
+    plotted = tracker().sweeps.plot(sweep, x=x, y=y, by=by, output=output)
     if as_json:
-        emit_json(
-            {
-                "path": str(out),
-                "recorded_as": recorded,
-                "sweep": report.id,
-                "x": x,
-                "y": y,
-                "by": by,
-                "points": result.points,
-                "series": [s.label for s in result.series],
-                "width": result.width,
-                "height": result.height,
-            }
-        )
+        emit_json(plotted.to_json())
         return
+    result = plotted.result
     lines = len(result.series)
     click.echo(
-        f"wrote {out} ({result.width}x{result.height} PNG: {y} against {x}, "
-        f"{result.points} trials in {lines} line{'s' if lines != 1 else ''})"
+        f"wrote {plotted.path} ({result.width}x{result.height} PNG: {plotted.y} against "
+        f"{plotted.x}, {result.points} trials in {lines} line{'s' if lines != 1 else ''})"
     )
-    if recorded is not None:
-        click.echo(f"recorded as an output of sweep {report.id}: {recorded}")
+    if plotted.recorded_as is not None:
+        click.echo(f"recorded as an output of sweep {plotted.sweep}: {plotted.recorded_as}")
     else:
         click.echo("not recorded as an output of the sweep: the file is outside the project")

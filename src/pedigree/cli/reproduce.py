@@ -81,12 +81,9 @@ def reproduce(
       pedigree reproduce 0193a5c2 --rtol 1e-6 --ignore-stdout
       pedigree reproduce 0193a5c2 --env rebuild --json
     """
-    from pedigree.reproduce import reproduce as do_reproduce
-
     t = tracker()
     err = console(stderr=True)
-    result = do_reproduce(
-        t,
+    result = t.reproduce.run(
         run,
         env=env_mode,  # type: ignore[arg-type]
         rtol=rtol,

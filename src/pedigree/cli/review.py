@@ -10,9 +10,7 @@ from pedigree.cli._common import console, emit_json, json_option, tracker
 def _review(target: str, decision: str, note: str | None, as_json: bool) -> None:
     from rich.markup import escape
 
-    from pedigree.audit.approvals import review
-
-    approval = review(tracker(), target, decision, note=note)
+    approval = tracker().audit.review(target, decision, note=note)
     if as_json:
         emit_json(approval)
         return

@@ -201,10 +201,8 @@ def show(sweep: str, columns: tuple[str, ...], as_json: bool) -> None:
       pedigree sweep show last
       pedigree sweep show 0199a3f2 -c test_sharpe,max_drawdown --json
     """
-    from pedigree.sweep.results import load_report
-
     t = tracker()
-    report = load_report(t, sweep)
+    report = t.sweeps.show(sweep)
     if as_json:
         emit_json(report.to_json())
         return
@@ -332,7 +330,6 @@ def sweep(
     from pedigree.errors import InvalidInput
     from pedigree.sweep.executors import make_executor
     from pedigree.sweep.grid import GRID, ONE_AT_A_TIME, SweepSpec, parse_param_list
-    from pedigree.sweep.runner import run_sweep
 
     grid: dict[str, list[Any]] = {}
     for text in params:
@@ -350,11 +347,11 @@ def sweep(
         experiment=experiment,
         seed=seed,
     )
+    # Built (and its flags checked) before the project is looked for, like every usage error.
     ex = make_executor(executor, jobs, ray_address=ray_address)
     t = tracker()
     progress = _Progress(t, metric, quiet or as_json)
-    outcome = run_sweep(
-        t,
+    outcome = t.sweeps.run(
         spec,
         executor=ex,
         command=["pedigree", "sweep", *sys.argv[2:]] if sys.argv[1:2] == ["sweep"] else None,

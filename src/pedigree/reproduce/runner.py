@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import sqlalchemy as sa
-
 from pedigree.errors import InvalidInput, PedigreeError
 from pedigree.reproduce.compare import EXIT_CODES, check_tolerance, compare
 from pedigree.reproduce.environment import compare_environments, rebuild, uses_python
@@ -31,11 +29,11 @@ from pedigree.reproduce.workspace import (
     materialise,
     remove_worktree,
 )
-from pedigree.store import schema as t
-from pedigree.store.events import Event
+from pedigree.store.events import ReproductionRecorded
+from pedigree.tracking import recording
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
 
 __all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "Reproduction", "reproduce"]
 
@@ -69,30 +67,28 @@ class Reproduction:
         }
 
 
-def _io(tracker: Tracker, run_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    io = t.run_io.c
-    with tracker.store.read() as conn:
-        rows = conn.execute(
-            sa.select(io.role, io.path, io.digest, io.kind, io.size)
-            .where(io.run_id == run_id)
-            .order_by(io.role, io.path)
-        ).all()
-    items = [dict(r._mapping) for r in rows]
+def _run_record(ctx: Context, ref: str) -> dict[str, Any]:
+    from pedigree.tracking.records import load_records
+
+    with ctx.read() as reader:
+        return load_records(reader, [reader.resolve_run(ref)], detail=True)[0]
+
+
+def _io(ctx: Context, run_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with ctx.read() as reader:
+        files = reader.run_files(run_id)
+    items = [
+        {"role": f.role, "path": f.path, "digest": f.digest, "kind": f.kind, "size": f.size}
+        for f in files
+    ]
     return [i for i in items if i["role"] == "input"], [i for i in items if i["role"] == "output"]
 
 
-def _tree_entries(tracker: Tracker, digests: list[str]) -> dict[str, list[tuple[str, str]]]:
-    te = t.tree_entries.c
-    out: dict[str, list[tuple[str, str]]] = {}
-    if digests:
-        with tracker.store.read() as conn:
-            for row in conn.execute(
-                sa.select(te.tree_digest, te.path, te.digest)
-                .where(te.tree_digest.in_(digests))
-                .order_by(te.tree_digest, te.path)
-            ):
-                out.setdefault(row.tree_digest, []).append((row.path, row.digest))
-    return out
+def _tree_entries(ctx: Context, digests: list[str]) -> dict[str, list[tuple[str, str]]]:
+    if not digests:
+        return {}
+    with ctx.read() as reader:
+        return reader.tree_files(digests)
 
 
 def _relocate(value: str, old: Path, new: Path) -> str:
@@ -135,18 +131,35 @@ def _child_env(recorded: dict[str, str], ws_old: Path, ws_new: Path) -> dict[str
     return env
 
 
-def _hash(path: Path) -> str | None:
-    from pedigree.digest import hash_file
+def _hash_outputs(
+    ctx: Context, root: Path, paths: list[str], *, store: bool = False
+) -> dict[str, str | None]:
+    """The digest of each output as the run's linking records it (a folder's is its tree
+    digest), None when it was not produced; with ``store`` their bytes are kept too.
 
-    if path.is_symlink() or not path.is_file():
-        return None
-    return str(hash_file(path))
+    Hashed like the original was (the snapshot, through the stat cache), so that a file and a
+    folder compare by the same kind of digest.
+    """
+    from pedigree.data.snapshot import hash_path
+
+    out: dict[str, str | None] = {}
+    for rel in paths:
+        path = root / rel
+        if not os.path.lexists(path):
+            out[rel] = None
+            continue
+        try:
+            out[rel] = str(hash_path(ctx, path, root=root, store=store).digest)
+        except InvalidInput:  # unreadable, or a link that leaves the project
+            out[rel] = None
+    return out
 
 
 def _record_failure(
-    tracker: Tracker, original: dict[str, Any], reason: str, details: dict[str, Any]
+    ctx: Context, original: dict[str, Any], reason: str, details: dict[str, Any]
 ) -> Reproduction:
-    run_id = tracker.create_run(
+    run_id = recording.create_run(
+        ctx,
         experiment=original["experiment"],
         name=f"reproduce {original['id']}",
         kind="reproduction",
@@ -155,34 +168,27 @@ def _record_failure(
         seed=original["seed"],
     )
     details = {**details, "verdict": "failed", "reason": reason}
-    tracker.end_run(run_id, "failed", error=reason)
-    _record_verdict(tracker, run_id, original["id"], "failed", details)
+    recording.end_run(ctx, run_id, "failed", error=reason)
+    _record_verdict(ctx, run_id, original["id"], "failed", details)
     return Reproduction(run_id, original["id"], "failed", details)
 
 
 def _record_verdict(
-    tracker: Tracker, run_id: str, original_id: str, verdict: str, details: dict[str, Any]
+    ctx: Context, run_id: str, original_id: str, verdict: str, details: dict[str, Any]
 ) -> None:
     from pedigree.jsonutil import public
 
-    tracker._append(
+    ctx.append(
         [
-            Event(
-                "reproduction.recorded",
-                {
-                    "run_id": run_id,
-                    "original_id": original_id,
-                    "verdict": verdict,
-                    "details": public(details),
-                },
-                run_id,
+            ReproductionRecorded(
+                run_id=run_id, original_id=original_id, verdict=verdict, details=public(details)
             )
         ]
     )
 
 
 def reproduce(
-    tracker: Tracker,
+    ctx: Context,
     ref: str,
     *,
     env: EnvMode = "current",
@@ -202,11 +208,11 @@ def reproduce(
     atol = check_tolerance("atol", atol)
     if env not in ("current", "rebuild"):
         raise InvalidInput(f"--env must be current or rebuild, not {env!r}")
-    original = tracker.get_run(ref)
+    original = _run_record(ctx, ref)
     if original["status"] == "running":
         raise InvalidInput(f"run {original['id']} is still running; reproduce it once it ends")
     started = time.perf_counter()
-    inputs, outputs = _io(tracker, original["id"])
+    inputs, outputs = _io(ctx, original["id"])
     settings = {
         "env": env,
         "rtol": rtol,
@@ -217,7 +223,7 @@ def reproduce(
     box: dict[str, Workspace] = {}
     try:
         outcome = _reproduce(
-            tracker,
+            ctx,
             original,
             inputs,
             outputs,
@@ -230,12 +236,10 @@ def reproduce(
         )
     finally:
         ws = box.get("ws")
-        if keep and ws is not None:
-            pass
-        elif ws is not None:
-            remove_worktree(ws.repo, ws.worktree)
+        if ws is None:
             shutil.rmtree(scratch, ignore_errors=True)
-        else:
+        elif not keep:
+            remove_worktree(ws.repo, ws.worktree)
             shutil.rmtree(scratch, ignore_errors=True)
     if keep and "ws" in box:
         outcome.workspace = str(box["ws"].worktree)
@@ -243,7 +247,7 @@ def reproduce(
 
 
 def _reproduce(
-    tracker: Tracker,
+    ctx: Context,
     original: dict[str, Any],
     inputs: list[dict[str, Any]],
     outputs: list[dict[str, Any]],
@@ -265,10 +269,10 @@ def _reproduce(
                 "Python process, not by `pedigree run`)"
             )
         ws = materialise(
-            tracker,
+            ctx,
             original,
             inputs,
-            _tree_entries(tracker, [i["digest"] for i in inputs if i["kind"] == "dir"]),
+            _tree_entries(ctx, [i["digest"] for i in inputs if i["kind"] == "dir"]),
             scratch / "src",
         )
         box["ws"] = ws
@@ -283,9 +287,7 @@ def _reproduce(
         recorded_env = (original.get("invocation") or {}).get("env") or {}
         child_env = _child_env(recorded_env, ws.original_root, ws.worktree)
         if env == "rebuild":
-            python, env_notes = rebuild(
-                original["environment"], cache_dir=tracker.project.cache_dir
-            )
+            python, env_notes = rebuild(original["environment"], cache_dir=ctx.project.cache_dir)
             notes += env_notes
             if not uses_python(argv, original["environment"].get("executable")):
                 notes.append("the command does not start Python; it runs as recorded")
@@ -294,19 +296,20 @@ def _reproduce(
             child_env["VIRTUAL_ENV"] = str(python.parent.parent)
             child_env["PATH"] = f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     except CannotReproduce as exc:
-        return _record_failure(tracker, original, exc.message, {**settings, "notes": notes})
+        return _record_failure(ctx, original, exc.message, {**settings, "notes": notes})
     prepared = time.perf_counter() - started
 
-    from pedigree.api import Tracker as _Tracker
     from pedigree.config import Project
+    from pedigree.context import Context
     from pedigree.tracking.launcher import LaunchSpec, launch
 
     # Paths are recorded relative to the project root: inside the checkout, that is the
     # checkout's root, so the reproduction's files are captured and named like the original's.
-    local = _Tracker(
-        Project(ws.root, tracker.project.config),
-        store=tracker.store,
-        objects=tracker.objects,
+    local = Context(
+        Project(ws.root, ctx.project.config),
+        store=ctx.store,
+        objects=ctx.objects,
+        actor=ctx.actor,
     )
     spec = LaunchSpec(
         argv=argv,
@@ -324,10 +327,10 @@ def _reproduce(
     try:
         result = launch(local, spec, stream=stream, on_start=on_start)
     except PedigreeError as exc:
-        return _record_failure(tracker, original, str(exc), {**settings, "notes": notes})
+        return _record_failure(ctx, original, str(exc), {**settings, "notes": notes})
     finished = time.perf_counter()
 
-    rep = tracker.get_run(result.run_id)
+    rep = _run_record(ctx, result.run_id)
     environment = compare_environments(original["environment"], rep["environment"])
     details: dict[str, Any] = {
         **settings,
@@ -347,10 +350,10 @@ def _reproduce(
             f"(the original: {original['status']}, exit code {original['exit_code']})"
         )
         details.update({"verdict": "failed", "reason": reason})
-        _record_verdict(tracker, result.run_id, original["id"], "failed", details)
+        _record_verdict(ctx, result.run_id, original["id"], "failed", details)
         return Reproduction(result.run_id, original["id"], "failed", details)
 
-    produced = {o["path"]: _hash(ws.root / o["path"]) for o in outputs}
+    produced = _hash_outputs(ctx, ws.root, [o["path"] for o in outputs])
     judged = compare(
         outputs={o["path"]: (o["digest"], produced[o["path"]]) for o in outputs},
         stdout=None if ignore_stdout else (original["stdout_digest"], rep["stdout_digest"]),
@@ -364,11 +367,11 @@ def _reproduce(
         )
         judged["verdict"] = "diverged"
     # Keep the bytes of every differing output, so they can be compared later.
-    for item in judged["outputs"]:
-        if item["reproduced"] and not item["same"]:
-            tracker.objects.put_file(ws.root / item["path"])
+    differing = [i["path"] for i in judged["outputs"] if i["reproduced"] and not i["same"]]
+    if differing:
+        _hash_outputs(ctx, ws.root, differing, store=True)
     details.update(judged)
     details["timing"]["total_seconds"] = time.perf_counter() - started
     details["timing"]["compare_seconds"] = time.perf_counter() - finished
-    _record_verdict(tracker, result.run_id, original["id"], judged["verdict"], details)
+    _record_verdict(ctx, result.run_id, original["id"], judged["verdict"], details)
     return Reproduction(result.run_id, original["id"], judged["verdict"], details)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pedigree.errors import CannotReproduce, IntegrityError, ObjectNotFound
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
 
 __all__ = ["CannotReproduce", "Workspace", "git_root", "materialise", "remove_worktree"]
 
@@ -72,7 +72,7 @@ def git_root(path: Path) -> Path | None:
     return Path(proc.stdout.decode().strip())
 
 
-def _restore(tracker: Tracker, digest: str, dest: Path, what: str, fallback: Path | None) -> None:
+def _restore(ctx: Context, digest: str, dest: Path, what: str, fallback: Path | None) -> None:
     """Put the object ``digest`` at ``dest``: from the store, or a verified copy of ``fallback``."""
     from pedigree.digest import Digest, hash_file
 
@@ -83,7 +83,7 @@ def _restore(tracker: Tracker, digest: str, dest: Path, what: str, fallback: Pat
     if dest.is_symlink() or dest.exists():
         dest.unlink()
     try:
-        tracker.objects.get_file(d, dest)
+        ctx.objects.get_file(d, dest)
         return
     except ObjectNotFound:
         pass
@@ -97,7 +97,7 @@ def _restore(tracker: Tracker, digest: str, dest: Path, what: str, fallback: Pat
 
 
 def materialise(
-    tracker: Tracker,
+    ctx: Context,
     run: dict[str, Any],
     inputs: list[dict[str, Any]],
     tree_entries: dict[str, list[tuple[str, str]]],
@@ -105,13 +105,13 @@ def materialise(
 ) -> Workspace:
     """Check out ``run``'s code in ``dest`` and put its ``inputs`` in place.
 
-    ``run`` is the record ``Tracker.get_run`` returns; ``inputs`` are {path, digest, kind} rows;
-    ``tree_entries`` maps a folder input's digest to its (path, digest) files.
-    Raises ``CannotReproduce`` naming what is missing.
+    ``run`` is the run's record (as ``pedigree show --json`` prints it); ``inputs`` are
+    {path, digest, kind} rows; ``tree_entries`` maps a folder input's digest to its
+    (path, digest) files. Raises ``CannotReproduce`` naming what is missing.
     """
     code = run["code"]
     commit = code.get("commit")
-    project_root = tracker.project.root.resolve()
+    project_root = ctx.project.root.resolve()
     if not commit:
         raise CannotReproduce(
             f"run {run['id']} recorded no git commit (it ran outside a git repository): "
@@ -133,14 +133,14 @@ def materialise(
     if proc.returncode != 0:
         raise CannotReproduce(f"git worktree add failed: {_first_line(proc)}")
     try:
-        return _fill(tracker, run, inputs, tree_entries, repo, dest, project_root)
+        return _fill(ctx, run, inputs, tree_entries, repo, dest, project_root)
     except BaseException:
         remove_worktree(repo, dest)
         raise
 
 
 def _fill(
-    tracker: Tracker,
+    ctx: Context,
     run: dict[str, Any],
     inputs: list[dict[str, Any]],
     tree_entries: dict[str, list[tuple[str, str]]],
@@ -160,8 +160,10 @@ def _fill(
 
     patch_digest = code.get("patch_digest")
     if patch_digest:
+        from pedigree.digest import Digest
+
         try:
-            patch = tracker.read_blob(patch_digest)
+            patch = ctx.objects.get_bytes(Digest.parse(patch_digest))
         except ObjectNotFound as exc:
             raise CannotReproduce(
                 f"the code patch ({patch_digest}) is missing from the object store"
@@ -175,7 +177,7 @@ def _fill(
     for u in code.get("untracked") or []:
         if u.get("digest"):
             _restore(
-                tracker,
+                ctx,
                 u["digest"],
                 dest / u["path"],
                 f"untracked file {u['path']}",
@@ -197,14 +199,14 @@ def _fill(
                 )
             for rel, digest in files:
                 _restore(
-                    tracker,
+                    ctx,
                     digest,
                     root / path / rel,
                     f"input {path}/{rel}",
                     project_root / path / rel,
                 )
         else:
-            _restore(tracker, item["digest"], root / path, f"input {path}", project_root / path)
+            _restore(ctx, item["digest"], root / path, f"input {path}", project_root / path)
 
     recorded_cwd = Path(run.get("cwd") or original_root)
     try:

@@ -232,11 +232,11 @@ class RunCaptured(Event):
     invocation: dict[str, Any] | None = None
 
 
-def _check_items(items: Any, kind: str) -> None:
+def _check_items(items: Any, kind: str, *, roles: bool = True) -> None:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InvalidValue(f"{kind} items must be a list of records")
     for item in items:
-        if item.get("role") not in ("input", "output"):
+        if roles and item.get("role") not in ("input", "output"):
             raise InvalidValue(f"a file's role is input or output, not {item.get('role')!r}")
         if not isinstance(item.get("path"), str) or not item["path"]:
             raise InvalidValue(f"a file needs a path, not {item.get('path')!r}")
@@ -257,13 +257,16 @@ class RunIO(Event):
 @_kind("run.attached", run_scoped=True)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunAttached(Event):
-    """An artifact made from a run after it ended (a sweep's plot): adds, never replaces."""
+    """An artifact made from a run after it ended (a sweep's plot): adds, never replaces.
+
+    ``items``: ``[{path, digest, size, kind}, ...]``, each an output (the log holds no role).
+    """
 
     run_id: str
     items: list[dict[str, Any]]
 
     def __post_init__(self) -> None:
-        _check_items(self.items, self.KIND)
+        _check_items(self.items, self.KIND, roles=False)
 
 
 @_kind("run.ended", run_scoped=True, while_running=True)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pedigree.errors import ExecutorUnavailable, InvalidInput, PedigreeError
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
     from pedigree.tracking.launcher import LaunchResult, LaunchSpec
 
 __all__ = [
@@ -73,7 +73,7 @@ class Executor(ABC):
     @abstractmethod
     def run(
         self,
-        tracker: Tracker,
+        ctx: Context,
         specs: Iterable[tuple[int, LaunchSpec]],
         *,
         no_more: threading.Event,
@@ -88,7 +88,7 @@ class LocalExecutor(Executor):
 
     def run(
         self,
-        tracker: Tracker,
+        ctx: Context,
         specs: Iterable[tuple[int, LaunchSpec]],
         *,
         no_more: threading.Event,
@@ -106,7 +106,7 @@ class LocalExecutor(Executor):
                     if item is None:
                         return
                     index, spec = item
-                    future = pool.submit(launch, tracker, spec, stream=False, stop=kill)
+                    future = pool.submit(launch, ctx, spec, stream=False, stop=kill)
                     running[future] = index
 
             fill()
@@ -130,29 +130,29 @@ def _outcome(index: int, future: Future[LaunchResult]) -> TrialDone:
 # -- Ray ---------------------------------------------------------------------------------------
 
 # A Ray worker process runs many trials: it opens the store once and keeps it.
-_WORKER_TRACKERS: dict[tuple[str, str, str], Tracker] = {}
+_WORKER_CONTEXTS: dict[tuple[str, str, str], Context] = {}
 _WORKER_LOCK = threading.Lock()
 
 
-def _worker_tracker(root: str, uri: str, objects: str, config: dict[str, Any]) -> Tracker:
+def _worker_context(root: str, uri: str, objects: str, config: dict[str, Any]) -> Context:
     from pathlib import Path
 
-    from pedigree.api import Tracker
     from pedigree.config import Project
+    from pedigree.context import Context
     from pedigree.objects import open_object_store
     from pedigree.store.sql import open_store
 
     key = (root, uri, objects)
     with _WORKER_LOCK:
-        tracker = _WORKER_TRACKERS.get(key)
-        if tracker is None:
-            tracker = Tracker(
+        ctx = _WORKER_CONTEXTS.get(key)
+        if ctx is None:
+            ctx = Context(
                 Project(Path(root), config),
                 store=open_store(uri),
                 objects=open_object_store(objects),
             )
-            _WORKER_TRACKERS[key] = tracker
-        return tracker
+            _WORKER_CONTEXTS[key] = ctx
+        return ctx
 
 
 def ray_trial(
@@ -161,7 +161,7 @@ def ray_trial(
     """The body of one Ray task: record the trial from the worker, into the sweep's store."""
     from pedigree.tracking.launcher import launch
 
-    return launch(_worker_tracker(root, uri, objects, config), spec, stream=False)
+    return launch(_worker_context(root, uri, objects, config), spec, stream=False)
 
 
 def _check_reachable(address: str, source: str = "--ray-address") -> None:
@@ -242,7 +242,7 @@ class RayExecutor(Executor):
 
     def run(
         self,
-        tracker: Tracker,
+        ctx: Context,
         specs: Iterable[tuple[int, LaunchSpec]],
         *,
         no_more: threading.Event,
@@ -252,8 +252,8 @@ class RayExecutor(Executor):
         from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
         assert self._remote is not None, "open() first"
-        project = tracker.project
-        config = {**project.config, "user": {"name": tracker.user}}
+        project = ctx.project
+        config = {**project.config, "user": {"name": ctx.user}}
         args = (str(project.root), project.uri, project.objects_location, config)
         pending = iter(specs)
         running: dict[Any, int] = {}

@@ -4,9 +4,9 @@ Drawn with matplotlib's Agg renderer on a bare ``Figure`` (no pyplot, no display
 state), imported only here. The PNG is also recorded as an output of the sweep run (event
 ``run.attached``), its bytes kept in the object store::
 
-    report = load_report(tracker, "last")
+    report = load_report(ctx, "last")
     result = plot_sweep(report, x="window", y="sharpe", by="instrument", out=Path("s.png"))
-    attach_output(tracker, report.id, result.path)
+    attach_output(ctx, report.id, result.path)
 
 Which trials are drawn: the finished ones that reported ``y``. Trials are grouped into one line
 per value of ``by`` and of every other varied parameter (so no two points of a line share an
@@ -17,18 +17,19 @@ The best trial (by the sweep's metric) is marked with a star when it is on the c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import Conflict, InvalidInput
 from pedigree.sweep.grid import ONE_AT_A_TIME, format_value
-from pedigree.sweep.results import SweepReport
+from pedigree.sweep.results import SweepReport, load_report
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
 
-__all__ = ["PlotResult", "Series", "attach_output", "plot_sweep", "series_for"]
+__all__ = ["PlotResult", "Series", "SweepPlot", "attach_output", "draw", "plot_sweep", "series_for"]
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.0, 120  # 960 x 600 pixels
 
@@ -48,6 +49,34 @@ class PlotResult:
     points: int
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class SweepPlot:
+    """What ``pedigree plot`` drew and where, and the path it is recorded at (None when the PNG
+    is outside the project)."""
+
+    sweep: str
+    path: Path
+    recorded_as: str | None
+    x: str
+    y: str
+    by: str | None
+    result: PlotResult
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "recorded_as": self.recorded_as,
+            "sweep": self.sweep,
+            "x": self.x,
+            "y": self.y,
+            "by": self.by,
+            "points": self.result.points,
+            "series": [s.label for s in self.result.series],
+            "width": self.result.width,
+            "height": self.result.height,
+        }
 
 
 def _is_number(v: Any) -> bool:
@@ -189,9 +218,7 @@ def _tick_labels(series: list[Series], ticks: list[float]) -> list[Any]:
     return [by_position[t] for t in ticks]
 
 
-def attach_output(
-    tracker: Tracker, run_id: str, path: Path, *, at: Path | None = None
-) -> str | None:
+def attach_output(ctx: Context, run_id: str, path: Path, *, at: Path | None = None) -> str | None:
     """Record ``path`` as an output of the run (even after it ended); its bytes are stored.
 
     ``at`` is the path to record when the bytes are still in a staging file (``path``), so that a
@@ -200,23 +227,17 @@ def attach_output(
     Attaching the same bytes at the same path again is a no-op; other bytes at a recorded path
     are a Conflict.
     """
-    import sqlalchemy as sa
-
-    from pedigree.store import schema as t
-    from pedigree.store.events import Event
+    from pedigree.store.events import RunAttached
 
     try:
-        rel = (at or path).resolve().relative_to(tracker.project.root.resolve()).as_posix()
+        rel = (at or path).resolve().relative_to(ctx.project.root.resolve()).as_posix()
     except ValueError:
         return None
-    digest = str(tracker.objects.put_file(path))
+    digest = str(ctx.objects.put_file(path))
     size = path.stat().st_size
-    with tracker.store.read() as conn:
-        known = conn.execute(
-            sa.select(t.run_io.c.digest).where(
-                t.run_io.c.run_id == run_id, t.run_io.c.role == "output", t.run_io.c.path == rel
-            )
-        ).scalar()
+    with ctx.read() as reader:
+        files = reader.run_files(run_id)
+    known = next((f.digest for f in files if f.role == "output" and f.path == rel), None)
     if known == digest:
         return rel
     if known is not None:
@@ -225,5 +246,45 @@ def attach_output(
             hint="write the plot under another name (-o)",
         )
     item = {"path": rel, "digest": digest, "size": size, "kind": "file"}
-    tracker._append([Event("run.attached", {"run_id": run_id, "items": [item]}, run_id)])
+    ctx.append([RunAttached(run_id=run_id, items=[item])])
     return rel
+
+
+def draw(
+    ctx: Context,
+    ref: str,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    by: str | None = None,
+    output: Path | None = None,
+) -> SweepPlot:
+    """Plot the sweep ``ref`` into ``output`` (default ``<y>_vs_<x>.png``) and record the PNG as
+    an output of the sweep run. ``x`` defaults to the only varied parameter, ``y`` to the
+    sweep's metric. The PNG is written beside its final name first, so that a refused record
+    (another file at that path) leaves an existing file alone."""
+    report = load_report(ctx, ref)
+    spec = report.spec
+    if x is None:
+        candidates = [k for k in spec.varied if k != by]
+        if len(candidates) != 1:
+            raise InvalidInput(
+                "say which parameter goes on the x axis: --x NAME",
+                hint=f"the sweep varies {', '.join(spec.varied) or 'nothing'}",
+            )
+        x = candidates[0]
+    if y is None:
+        if spec.metric is None:
+            raise InvalidInput("say which metric goes on the y axis: --y NAME")
+        y = spec.metric
+    out = output or Path(f"{y}_vs_{x}.png")
+    if out.suffix.lower() != ".png":
+        raise InvalidInput(f"-o {out}: the plot is a PNG; name it *.png")
+    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        result = plot_sweep(report, x=x, y=y, by=by, out=staging)
+        recorded = attach_output(ctx, report.id, staging, at=out)
+        os.replace(staging, out)
+    finally:
+        staging.unlink(missing_ok=True)
+    return SweepPlot(report.id, out, recorded, x, y, by, result)

@@ -8,8 +8,8 @@ were killed or crashed. Ties keep the order the trials were started in.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +17,9 @@ from pedigree.errors import InvalidInput, NotASweep, RunNotFound
 from pedigree.sweep.grid import MAXIMIZE, SweepSpec
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
 
-__all__ = ["SweepReport", "TrialRow", "load_report", "resolve_sweep"]
+__all__ = ["SweepReport", "TrialRow", "load_report", "resolve_sweep", "run_record"]
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,36 @@ class SweepReport:
         }
 
 
-def resolve_sweep(tracker: Tracker, ref: str) -> dict[str, Any]:
+def run_record(ctx: Context, ref: str) -> dict[str, Any]:
+    """One run's record, as ``pedigree show RUN --json`` prints it."""
+    from pedigree.tracking.records import load_records
+
+    with ctx.read() as reader:
+        return load_records(reader, [reader.resolve_run(ref)], detail=True)[0]
+
+
+def _run_records(
+    ctx: Context,
+    *,
+    kinds: Sequence[str] | None = None,
+    parent: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    from pedigree.tracking.records import load_records
+
+    with ctx.read() as reader:
+        ids = reader.select_runs(kinds=kinds, parent=parent, limit=limit)
+        return load_records(reader, ids, detail=False)
+
+
+def resolve_sweep(ctx: Context, ref: str) -> dict[str, Any]:
     """A sweep's run record from its id, a unique prefix, or ``last`` (the latest sweep)."""
     if ref.strip() == "last":
-        latest = tracker.runs(kinds=["sweep"], limit=1)
+        latest = _run_records(ctx, kinds=["sweep"], limit=1)
         if not latest:
             raise RunNotFound("there are no sweeps yet", hint="pedigree sweep --help")
         ref = str(latest[0]["id"])
-    record = tracker.get_run(ref)
+    record = run_record(ctx, ref)
     if record["kind"] != "sweep":
         parent = record.get("parent")
         hint = f"it is a trial of sweep {parent}" if parent else "list sweeps: pedigree runs"
@@ -117,18 +139,12 @@ def resolve_sweep(tracker: Tracker, ref: str) -> dict[str, Any]:
     return record
 
 
-def _spec(tracker: Tracker, sweep_id: str) -> SweepSpec:
-    import sqlalchemy as sa
-
-    from pedigree.store import schema as t
-
-    with tracker.store.read() as conn:
-        text = conn.execute(
-            sa.select(t.sweeps.c.spec).where(t.sweeps.c.run_id == sweep_id)
-        ).scalar()
-    if text is None:
+def _spec(ctx: Context, sweep_id: str) -> SweepSpec:
+    with ctx.read() as reader:
+        spec = reader.sweep_spec(sweep_id)
+    if spec is None:
         raise RunNotFound(f"sweep {sweep_id} has no recorded spec")
-    return SweepSpec.from_json(json.loads(text))
+    return SweepSpec.from_json(spec)
 
 
 def rank_trials(records: list[dict[str, Any]], spec: SweepSpec) -> list[TrialRow]:
@@ -170,12 +186,12 @@ def rank_trials(records: list[dict[str, Any]], spec: SweepSpec) -> list[TrialRow
     return out
 
 
-def load_report(tracker: Tracker, ref: str) -> SweepReport:
+def load_report(ctx: Context, ref: str) -> SweepReport:
     """The report of the sweep ``ref`` (id, prefix or ``last``), read from the store."""
-    sweep = resolve_sweep(tracker, ref)
+    sweep = resolve_sweep(ctx, ref)
     sweep_id = str(sweep["id"])
-    spec = _spec(tracker, sweep_id)
-    trials = tracker.runs(parent=sweep_id)
+    spec = _spec(ctx, sweep_id)
+    trials = _run_records(ctx, parent=sweep_id)
     return SweepReport(sweep=sweep, spec=spec, trials=rank_trials(trials, spec))
 
 

@@ -2,10 +2,10 @@
 
 ::
 
-    tracker = Tracker.from_env()
+    ctx = Context(find_project())
     spec = SweepSpec(params={"window": [20, 50, 100]}, command=["python", "backtest.py"],
                      experiment="ma-crossover", metric="sharpe")
-    outcome = run_sweep(tracker, spec, executor=LocalExecutor(jobs=2))
+    outcome = run_sweep(ctx, spec, executor=LocalExecutor(jobs=2))
     outcome.report.best.params     # {'window': 100}
 
 Policies (documented in docs/sweeps.md):
@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import PedigreeError, UnknownParameter
-from pedigree.store.events import Event
+from pedigree.store.events import SweepCreated
 from pedigree.sweep.executors import Executor, TrialDone
 from pedigree.sweep.grid import SweepSpec, Trial, expand, placeholders
-from pedigree.sweep.results import SweepReport, check_metric, load_report
+from pedigree.sweep.results import SweepReport, check_metric, load_report, run_record
+from pedigree.tracking import recording
 
 if TYPE_CHECKING:
-    from pedigree.api import Tracker
+    from pedigree.context import Context
 
 __all__ = ["SweepOutcome", "UnknownParameter", "run_sweep"]
 
@@ -84,14 +85,12 @@ class _Signals:
             signal.signal(sig, handler)
 
 
-def _heartbeat(tracker: Tracker, run_id: str, stop: threading.Event) -> threading.Thread:
-    from pedigree.api import HEARTBEAT_SECONDS
-
+def _heartbeat(ctx: Context, run_id: str, stop: threading.Event) -> threading.Thread:
     def beat() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while not stop.wait(recording.HEARTBEAT_SECONDS):
             # A missed beat is retried; the sweep itself must go on.
             with contextlib.suppress(PedigreeError):
-                tracker.heartbeat(run_id)
+                recording.heartbeat(ctx, run_id)
 
     thread = threading.Thread(target=beat, name=f"pedigree-sweep-{run_id[:8]}", daemon=True)
     thread.start()
@@ -99,7 +98,7 @@ def _heartbeat(tracker: Tracker, run_id: str, stop: threading.Event) -> threadin
 
 
 def run_sweep(
-    tracker: Tracker,
+    ctx: Context,
     spec: SweepSpec,
     *,
     executor: Executor,
@@ -124,16 +123,15 @@ def run_sweep(
     executor.open()
     try:
         spec = dataclasses.replace(spec, executor=executor.name, jobs=executor.jobs)
-        sweep_id = tracker.create_run(
+        sweep_id = recording.create_run(
+            ctx,
             experiment=spec.experiment or "default",
             kind="sweep",
             command=command or ["pedigree", "sweep", "--", *spec.command],
             cwd=workdir,
             seed=spec.seed,
         )
-        tracker._append(
-            [Event("sweep.created", {"run_id": sweep_id, "spec": spec.to_json()}, sweep_id)]
-        )
+        ctx.append([SweepCreated(run_id=sweep_id, spec=spec.to_json())])
         if on_start is not None:
             on_start(sweep_id, spec, trials)
         launch_specs = (
@@ -154,14 +152,14 @@ def run_sweep(
         )
         no_more, kill, beat_stop = threading.Event(), threading.Event(), threading.Event()
         error: PedigreeError | None = None
-        beat = _heartbeat(tracker, sweep_id, beat_stop)
+        beat = _heartbeat(ctx, sweep_id, beat_stop)
         n_done = 0
         unknown: list[str] = []
         declared: frozenset[str] = frozenset()
         try:
             with _Signals(no_more, kill) as signals:
                 try:
-                    for done in executor.run(tracker, launch_specs, no_more=no_more, kill=kill):
+                    for done in executor.run(ctx, launch_specs, no_more=no_more, kill=kill):
                         n_done += 1
                         result = done.result
                         if result is not None and not unknown:
@@ -175,13 +173,13 @@ def run_sweep(
                     error = exc
             interrupted = bool(signals.received)
         except BaseException:  # a second Ctrl-C, or a bug: the sweep must not stay "running"
-            tracker.end_run(sweep_id, "killed", exit_code=130, error="aborted")
+            recording.end_run(ctx, sweep_id, "killed", exit_code=130, error="aborted")
             raise
         finally:
             beat_stop.set()
             beat.join()
 
-        report = load_report(tracker, sweep_id)
+        report = load_report(ctx, sweep_id)
         if unknown and error is None:
             error = UnknownParameter(
                 f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a parameter "
@@ -204,8 +202,8 @@ def run_sweep(
             status, code, message = "failed", 1, f"{failed} of {len(trials)} trials failed"
         else:
             status, code, message = "finished", 0, None
-        tracker.end_run(sweep_id, status, exit_code=code, error=message)
-        report = dataclasses.replace(report, sweep=tracker.get_run(sweep_id))
+        recording.end_run(ctx, sweep_id, status, exit_code=code, error=message)
+        report = dataclasses.replace(report, sweep=run_record(ctx, sweep_id))
         return SweepOutcome(sweep_id, status, report, code, error, interrupted)
     finally:
         executor.close()
