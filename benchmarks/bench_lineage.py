@@ -272,7 +272,7 @@ def _read_artifacts(store: Any, total_runs: int, n: int, rng: random.Random) -> 
 
     io = t.run_io.c
     out: list[str] = []
-    with store.read() as conn:
+    with store.engine.connect() as conn:
         while len(out) < n:
             rid = _run_id(rng.randrange(total_runs))
             inputs = sorted(
@@ -289,8 +289,6 @@ def queries(store: Any, root: Path, total_runs: int, n: int, pg: Any = None) -> 
     from pedigree.api import Tracker
     from pedigree.config import Project
     from pedigree.lineage import NodeRef, walk
-    from pedigree.lineage.impact import impact_report
-    from pedigree.lineage.report import lineage_report
 
     tracker = Tracker(Project(root, {}), store=store)
     rng = random.Random(11)
@@ -308,10 +306,10 @@ def queries(store: Any, root: Path, total_runs: int, n: int, pg: Any = None) -> 
             return len(walk(conn, [NodeRef("artifact", d)], direction="down", depth=10).distance)
 
     def up_report(rid: str) -> int:
-        return len(lineage_report(tracker, rid, direction="up", depth=10)["nodes"])
+        return len(tracker.lineage.graph(rid, direction="up", depth=10)["nodes"])
 
     def down_report(d: str) -> int:
-        return len(lineage_report(tracker, d, direction="down", depth=10)["nodes"])
+        return len(tracker.lineage.graph(d, direction="down", depth=10)["nodes"])
 
     for label, fn, samples, key in (
         ("upstream of a run, depth 10 (walk)", up_walk, runs, "up_walk_ms"),
@@ -326,7 +324,7 @@ def queries(store: Any, root: Path, total_runs: int, n: int, pg: Any = None) -> 
         out[key.replace("_ms", "_nodes")] = size
 
     def impact(_: Any) -> int:
-        rep = impact_report(tracker, "prices@v1")
+        rep = tracker.lineage.impact("prices@v1")
         return int(rep["summary"]["runs"])
 
     rounds = max(5, n // 3)

@@ -1,8 +1,8 @@
 """The impact report: every run, artifact version and reported metric downstream of a target.
 
 "The vendor corrected last year's prices: what is affected?" One recursive statement finds the
-affected runs and what they made, with the fields listed here (``lineage.closure``); for a path
-target the reads of bytes no longer there are marked stale, with everything made from them.
+affected runs and what they made, with the fields listed here (``store.reads._closure``); for a
+path target the reads of bytes no longer there are marked stale, with everything made from them.
 
 Runs are listed compactly (what identifies them, their status and metrics): a dataset can be
 read by tens of thousands of runs, and ``pedigree lineage RUN --up`` shows any of them in full.

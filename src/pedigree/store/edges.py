@@ -12,8 +12,8 @@ from the artifact-level rows (``run_io``, ``tree_entries``, ``datasets``, ``repr
 5. a dataset version ``src`` produced, a file of which ``dst`` read (path suffix, as in 2);
 6. ``dst`` is a reproduction of ``src``.
 
-These are exactly the steps of the impact closure (``lineage.closure``), which walks this table
-instead of composing them per row. The table is a projection like the others: the projectors
+These are exactly the steps of the impact closure (``store.reads._closure``), which walks this
+table instead of composing them per row. The table is a projection like the others: the projectors
 (``store.projections``) add the edges an event makes possible, in the event's transaction,
 from whichever side is recorded second (a reader recorded before its producer, a folder
 manifest or dataset version recorded after the runs, all get their edges). The only rows that
