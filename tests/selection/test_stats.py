@@ -449,18 +449,13 @@ def test_assess_refuses_degenerate_inputs(kwargs: dict[str, object], message: st
         assess(**args)  # type: ignore[arg-type]
 
 
-@pytest.mark.slow
-def test_assess_of_200_trials_of_5000_observations_is_fast() -> None:
-    import time
-
-    returns = np.random.default_rng(0).normal(0.0, 0.01, size=(200, 5000))
-    timings = []
-    for _ in range(3):  # the best of three: other tests running in parallel only slow it down
-        start = time.perf_counter()
-        a = assess(returns, 0, partitions=16)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 2.0  # the budget for `sweep assess` (about 0.5 s alone)
+def test_assess_of_200_trials_uses_every_combination_of_16_partitions() -> None:
+    # Its speed (the 2 s budget for `sweep assess`) is measured by
+    # benchmarks/bench_selection.py, not here.
+    returns = np.random.default_rng(0).normal(0.0, 0.01, size=(200, 640))
+    a = assess(returns, 0, partitions=16)
     assert a.pbo_combinations == 12870
+    assert a.trials == 200
 
 
 # -- The package -------------------------------------------------------------------------------
