@@ -354,7 +354,7 @@ def reproduce_overhead(files: int = 1000) -> dict[str, float]:
     from pedigree.api import Tracker
     from pedigree.config import init_project
     from pedigree.reproduce import reproduce
-    from pedigree.tracking.launcher import LaunchSpec, launch
+    from pedigree.tracking.launcher import LaunchSpec
 
     tmp = Path(tempfile.mkdtemp(prefix="pedigree-bench-repro-"))
     try:
@@ -378,7 +378,7 @@ def reproduce_overhead(files: int = 1000) -> dict[str, float]:
         cwd = os.getcwd()
         os.chdir(repo)
         try:
-            launch(tracker, LaunchSpec([sys.executable, "main.py"]), stream=False)
+            tracker.launch(LaunchSpec([sys.executable, "main.py"]), stream=False)
             totals, runs = [], []
             for _ in range(5):
                 start = time.perf_counter()
