@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pedigree.config import Project, find_project
 from pedigree.context import Actor, Context, close_all, shared_store
 from pedigree.errors import InvalidInput
-from pedigree.store.events import STATUSES, Event
+from pedigree.store.events import STATUSES
 from pedigree.tracking import recording
 from pedigree.tracking.launcher import LaunchResult, LaunchSpec
 from pedigree.tracking.liveness import STALE_SECONDS
@@ -95,9 +95,6 @@ class Tracker:
     @property
     def user(self) -> str:
         return self.ctx.user
-
-    def _append(self, events: Sequence[Event]) -> int:
-        return self.ctx.append(events)
 
     @cached_property
     def data(self) -> DataAPI:
