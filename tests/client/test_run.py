@@ -153,3 +153,41 @@ def test_use_and_produce_declare_absolute_paths(tmp_path: Any, monkeypatch: Any)
         ("input", str(tmp_path / "data/in.csv")),
         ("output", str(tmp_path / "out.bin")),
     ]
+
+
+def test_on_end_is_told_when_the_block_ends_even_after_an_exception() -> None:
+    ended: list[ActiveRun] = []
+    with (
+        pytest.raises(ZeroDivisionError),
+        ActiveRun("r", "e", None, Collect(), on_end=ended.append) as run,
+    ):
+        _ = 1 / 0
+    assert ended == [run]
+
+
+def test_the_client_needs_only_the_standard_library_and_never_the_sdk() -> None:
+    """It runs inside the tracked process, on any interpreter: only stdlib, and the few
+    dependency-free modules beside it."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    import pedigree.client
+
+    allowed = {"pedigree.client", "pedigree.errors", "pedigree.values"}
+    # seed_everything seeds them when the script has them (imported only if installed).
+    allowed |= {"numpy", "torch"}
+    found = set()
+    for path in Path(pedigree.client.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+    outside = {
+        m
+        for m in found
+        if m.split(".")[0] not in sys.stdlib_module_names
+        and not any(m == a or m.startswith(a + ".") for a in allowed)
+    }
+    assert outside == set()
