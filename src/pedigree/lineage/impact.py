@@ -32,57 +32,55 @@ from pedigree.lineage.target import Target, resolve_target
 
 if TYPE_CHECKING:
     from pedigree.context import Context
-    from pedigree.data.statcache import StatCache
     from pedigree.store.reader import Reader
     from pedigree.store.reads.lineage import AffectedRun
 
 __all__ = ["impact_report"]
 
 
-def _current_state(root: Path, rel: str, cache: StatCache) -> dict[str, str]:
+def _current_state(ctx: Context, rel: str) -> tuple[dict[str, str], str | None]:
     """Digests of the files now at ``rel`` (a file, or every file under a folder), hashed as
-    runs and datasets record them (the snapshot's rules, its stat cache)."""
-    from pedigree.data.hashing import hash_files, scan
-    from pedigree.data.snapshot import take
+    runs and datasets record them (the snapshot with the stat cache), and the digest of ``rel``
+    itself when that came with them (a file's, a folder's manifest)."""
+    from pedigree.data.snapshot import hash_path
 
-    base = root / rel
+    base = ctx.project.root / rel
     if base.is_symlink() or base.is_file():
-        return {rel: str(take(root, base, cache=cache).digest)} if base.is_file() else {}
-    out: dict[str, str] = {}
-    if base.is_dir():
-        store = os.path.realpath(root / ".pedigree")
-        files = scan(base, skip=lambda p: os.path.realpath(p) == store)
-        hash_files(files, cache=cache)
-        for f in files:
-            out[f"{rel}/{f.rel}"] = str(f.digest)
-    return out
+        if not base.is_file():
+            return {}, None
+        digest = str(hash_path(ctx, base).digest)
+        return {rel: digest}, digest
+    if not base.is_dir():
+        return {}, None
+    snap = hash_path(ctx, base, each_file=True)
+    return {f"{rel}/{f.rel}": str(f.digest) for f in snap.files}, str(snap.digest)
 
 
-def _current_digest(root: Path, rel: str, now: dict[str, str], cache: StatCache) -> str | None:
+def _current_digest(ctx: Context, rel: str, known: str | None) -> str | None:
     """The digest of what ``rel`` holds now (a file's, or a folder's manifest), if anything;
-    ``now`` is :func:`_current_state` of it, which already holds a file's, and whose hashing
-    the stat cache remembers for a folder's."""
-    from pedigree.data.snapshot import take
+    ``known`` is what :func:`_current_state` found already."""
+    from pedigree.data.snapshot import hash_path
     from pedigree.errors import InvalidInput
 
-    if rel in now:
-        return now[rel]
+    if known is not None:
+        return known
     try:
-        return str(take(root, root / rel, cache=cache).digest)
+        return str(hash_path(ctx, ctx.project.root / rel).digest)
     except (InvalidInput, OSError):
         return None
 
 
 def _stale_reads(
-    reader: Reader, root: Path, rel: str, cache: StatCache
-) -> tuple[list[dict[str, Any]], dict[str, bool], dict[str, str]]:
+    ctx: Context, reader: Reader, rel: str
+) -> tuple[list[dict[str, Any]], dict[str, bool], str | None]:
     """Reads of ``rel`` (or of files under it) at bytes other than those on disk now.
 
     Returns the stale reads, per digest read there whether it is the current content, and the
-    digests of the files on disk now (:func:`_current_state`).
+    digest of ``rel`` now when hashing its files gave it (:func:`_current_state`).
     """
+    root = ctx.project.root
     rows = reader.input_reads(rel)
-    now = _current_state(root, rel, cache)
+    now, digest = _current_state(ctx, rel)
     current: dict[str, bool] = {}
     stale = []
     for row in rows:
@@ -106,7 +104,7 @@ def _stale_reads(
                     "exists": (root / row.path).exists(),
                 }
             )
-    return stale, current, now
+    return stale, current, digest
 
 
 def impact_report(
@@ -117,18 +115,14 @@ def impact_report(
     For a path, also the runs that read it at bytes other than its current content (stale).
     """
     here = Path(cwd) if cwd is not None else None
-    from pedigree.data.statcache import StatCache
-
-    root = ctx.project.root
-    cache = StatCache.for_project(ctx.project.cache_dir)
-    with ctx.read() as reader, cache, _no_gc():
-        tgt: Target = resolve_target(reader, target, root=root, cwd=here)
+    with ctx.read() as reader, _no_gc():
+        tgt: Target = resolve_target(reader, target, root=ctx.project.root, cwd=here)
         found = reader.affected(tgt.nodes)
         stale: list[dict[str, Any]] = []
         stale_runs: set[str] = set()
         current: dict[str, bool] = {}
         if tgt.kind == "path" and tgt.path is not None:
-            stale, current, on_disk = _stale_reads(reader, root, tgt.path, cache)
+            stale, current, digest_now = _stale_reads(ctx, reader, tgt.path)
             readers = {NodeRef("run", s["run"]) for s in stale}
             # Everything made from a stale read is stale too.
             stale_runs = reader.downstream_runs(sorted(readers)) if readers else set()
@@ -143,7 +137,7 @@ def impact_report(
             # what the path holds now.
             unread = [n.key for n in tgt.nodes if n.kind == "artifact" and n.key not in current]
             if unread:
-                now = _current_digest(root, tgt.path, on_disk, cache)
+                now = _current_digest(ctx, tgt.path, digest_now)
                 current.update({d: d == now for d in unread})
         sources = []
         for node in tgt.nodes:
