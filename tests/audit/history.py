@@ -21,7 +21,12 @@ from pedigree.audit.approvals import review
 from pedigree.config import Project
 from pedigree.data import datasets
 from pedigree.digest import hash_bytes
-from pedigree.store.events import Event
+from pedigree.store.events import (
+    EnvironmentRecorded,
+    ReproductionRecorded,
+    RunAttached,
+    SweepCreated,
+)
 
 
 @dataclass
@@ -58,9 +63,8 @@ def build_history(tracker: Tracker, root: Path) -> History:
     run_id = run.id
 
     sweep = tracker.create_run(experiment="ma-crossover", name="sweep", kind="sweep")
-    tracker._append(
-        [Event("sweep.created", {"run_id": sweep, "spec": {"grid": {"window": [10, 20]}}}, sweep)]
-    )
+    ctx = tracker.ctx
+    ctx.append([SweepCreated(run_id=sweep, spec={"grid": {"window": [10, 20]}})])
     trial = tracker.create_run(
         experiment="ma-crossover", name="w10", parent_id=sweep, params={"window": 10}
     )
@@ -68,56 +72,37 @@ def build_history(tracker: Tracker, root: Path) -> History:
     tracker.end_run(trial, "failed", exit_code=1, error="exit code 1")
     tracker.end_run(sweep, "finished")
     plot = str(hash_bytes(b"<svg/>"))
-    tracker._append(
-        [
-            Event(
-                "run.attached",
-                {
-                    "run_id": sweep,
-                    "items": [
-                        {"path": "plots/sweep.svg", "digest": plot, "size": 6, "kind": "file"}
-                    ],
-                },
-                sweep,
-            )
-        ]
-    )
+    item = {"path": "plots/sweep.svg", "digest": plot, "size": 6, "kind": "file"}
+    ctx.append([RunAttached(run_id=sweep, items=[item])])
 
     repro = tracker.create_run(experiment="ma-crossover", name="w20", kind="reproduction")
     tracker.end_run(repro, "finished", exit_code=0)
-    tracker._append(
+    ctx.append(
         [
-            Event(
-                "reproduction.recorded",
-                {
-                    "run_id": repro,
-                    "original_id": run_id,
-                    "verdict": "identical",
-                    "details": {"differences": [], "compared": ["out/model.txt", "stdout"]},
-                },
-                repro,
+            ReproductionRecorded(
+                run_id=repro,
+                original_id=run_id,
+                verdict="identical",
+                details={"differences": [], "compared": ["out/model.txt", "stdout"]},
             )
         ]
     )
     env = "blake3:" + "e" * 64
-    tracker._append(
+    ctx.append(
         [
-            Event(
-                "environment.recorded",
-                {
-                    "digest": env,
-                    "python": "3.12.1",
-                    "platform": "Linux",
-                    "packages_digest": "blake3:" + "f" * 64,
-                    "data": {"python": "3.12.1", "packages": [["numpy", "2.0.0"]]},
-                },
+            EnvironmentRecorded(
+                digest=env,
+                python="3.12.1",
+                platform="Linux",
+                packages_digest="blake3:" + "f" * 64,
+                data={"python": "3.12.1", "packages": [["numpy", "2.0.0"]]},
             )
         ]
     )
     output = str(hash_bytes(b"weights\n"))
-    review(tracker, run_id, "approved", note="out-of-sample Sharpe holds")
-    review(tracker, "prices@v2", "approved", note="vendor correction checked")
-    review(tracker, output, "rejected", note="weights not signed")
+    review(ctx, run_id, "approved", note="out-of-sample Sharpe holds")
+    review(ctx, "prices@v2", "approved", note="vendor correction checked")
+    review(ctx, output, "rejected", note="weights not signed")
     return History(
         run=run_id,
         sweep=sweep,

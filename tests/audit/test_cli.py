@@ -11,7 +11,7 @@ from tests.audit.history import tamper
 from tests.conftest import CliResult, Project
 
 from pedigree.data import datasets
-from pedigree.store import Event
+from pedigree.store.events import RunIO
 
 
 def _run(project: Project, name: str = "w20", status: str = "finished") -> str:
@@ -23,8 +23,8 @@ def _run(project: Project, name: str = "w20", status: str = "finished") -> str:
 
 
 def _events(project: Project) -> int:
-    with project.tracker().store.read() as conn:
-        return int(conn.exec_driver_sql("SELECT COUNT(*) FROM audit_events").scalar_one())
+    with project.tracker().store.read() as reader:
+        return int(reader.conn.exec_driver_sql("SELECT COUNT(*) FROM audit_events").scalar_one())
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -41,6 +41,29 @@ def test_verify_passes_on_a_clean_store(any_project: Project, cli) -> None:  # t
     assert report["events"] == 4
     assert report["problems"] == []
     assert report["rows"]["runs"] == 1
+
+
+def test_reading_the_record_appends_nothing(any_project: Project, cli) -> None:  # type: ignore[no-untyped-def]
+    # Even with a run whose recorder is gone (which `doctor --fix` would record as crashed): an
+    # auditor reading the record leaves no trace in it.
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    any_project.tracker().create_run(experiment="ma", pid=int(finished.stdout))
+    run_id = _run(any_project)
+    before = _events(any_project)
+    for args in (
+        ("audit", "verify"),
+        ("audit", "verify", "--json"),
+        ("audit", "verify", "--chain-only"),
+        ("audit", "log", "--run", run_id, "--json"),
+        ("audit", "anchor"),
+    ):
+        res = cli(*args)
+        assert res.code == 0, (args, res.err)
+    assert _events(any_project) == before
 
 
 def test_verify_fails_with_the_first_bad_row_and_exit_1(any_project: Project, cli) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +243,7 @@ def test_show_marks_the_reviewed_inputs_and_outputs_of_a_run(any_project: Projec
         {"role": "output", "path": "out/model.txt", "digest": model, "size": 3, "kind": "file"},
         {"role": "input", "path": "data/prices.csv", "digest": prices, "size": 5, "kind": "file"},
     ]
-    tracker._append([Event("run.io", {"run_id": run_id, "items": items}, run_id)])
+    tracker.ctx.append([RunIO(run_id=run_id, items=items)])
     tracker.end_run(run_id, "finished")
     assert cli("reject", model, "--note", "weights not signed").code == 0
 
@@ -268,7 +291,7 @@ def test_a_path_is_not_a_reviewable_target(project: Project, cli) -> None:  # ty
         "size": 3,
         "kind": "file",
     }
-    tracker._append([Event("run.io", {"run_id": run_id, "items": [item]}, run_id)])
+    tracker.ctx.append([RunIO(run_id=run_id, items=[item])])
     tracker.end_run(run_id, "finished")
     (Path(project.root) / "out").mkdir()
     before = _events(project)

@@ -11,7 +11,8 @@ import pytest
 
 from pedigree.audit.reader import Reader, run_bounds, share
 from pedigree.ids import new_id
-from pedigree.store import Event, SQLStore, open_store
+from pedigree.store import SQLStore, open_store
+from pedigree.store.events import RunCreated
 
 # Run ids as Pedigree makes them, and the odd ones a table edited by hand could hold.
 ODD = ["", "'", "0", "~", "é", "Z", "zz", "指標", "\U0010ffff", "a\U0010ffffb", "0193-" * 3]
@@ -26,15 +27,15 @@ def store(store_uri: str) -> Iterator[SQLStore]:
 
 def _fill(store: SQLStore, ids: list[str]) -> None:
     store.append(
-        [Event("run.created", {"id": i, "experiment": "e", "started_at": 0.0}, i) for i in ids],
+        [RunCreated(id=i, experiment="e", started_at=0.0) for i in ids],
         actor="ann",
     )
 
 
 @contextlib.contextmanager
 def _reader(store: SQLStore) -> Iterator[Reader]:
-    with store.read() as conn:
-        yield Reader(conn.connection.driver_connection, store.dialect)
+    with store.read() as snapshot:
+        yield Reader(snapshot.conn.connection.driver_connection, store.dialect)
 
 
 @pytest.mark.parametrize("count", [2, 3, 5])

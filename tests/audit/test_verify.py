@@ -26,9 +26,10 @@ from pedigree.audit.verify import verify
 from pedigree.errors import InvalidInput
 from pedigree.ids import new_id
 from pedigree.jsonutil import canonical_json
-from pedigree.store import Event, open_store
+from pedigree.store import open_store
 from pedigree.store.chain import GENESIS, event_digest
 from pedigree.store.codec import pack_points, unpack_points
+from pedigree.store.events import RunCreated, RunMetrics
 
 
 def query(uri: str, sql: str) -> list[tuple[Any, ...]]:
@@ -555,8 +556,8 @@ def test_an_anchor_catches_a_rewritten_history_that_verifies_on_its_own(
 @pytest.mark.parametrize("processes", [1, 2])
 def test_an_anchor_the_log_still_extends(golden: Golden, processes: int) -> None:
     store = open_store(golden.uri)
-    with store.read() as conn:
-        seq, digest = conn.exec_driver_sql(
+    with store.read() as reader:
+        seq, digest = reader.conn.exec_driver_sql(
             "SELECT seq, digest FROM audit_events WHERE seq = 5"
         ).one()
     store.close()
@@ -579,11 +580,10 @@ def test_verify_while_pedigree_writes(golden: Golden, scratch: str) -> None:
     def write() -> None:
         while not stop.is_set():
             rid = new_id()
-            created = {"id": rid, "experiment": "busy", "started_at": time.time()}
             writer.append(
                 [
-                    Event("run.created", created, rid),
-                    Event("run.metrics", {"run_id": rid, "points": [["m", 0, 1.0, 0.0]]}, rid),
+                    RunCreated(id=rid, experiment="busy", started_at=time.time()),
+                    RunMetrics(run_id=rid, points=[["m", 0, 1.0, 0.0]]),
                 ],
                 actor="busy",
             )

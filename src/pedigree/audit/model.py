@@ -284,8 +284,9 @@ class Model:
             "sweeps": set(),
         }
         self._trees_with_rows: set[str] = set()
-        self.folds: dict[type[ev.Event], Callable[[int, dict[str, Any]], list[MetricRow] | None]]
-        self.folds = {cls: getattr(self, name) for cls, name in FOLDS.items()}
+        # By kind, as the log names them: the check looks one up per event it reads.
+        self.folds: dict[str, Callable[[int, dict[str, Any]], list[MetricRow] | None]]
+        self.folds = {cls.KIND: getattr(self, name) for cls, name in FOLDS.items()}
 
     def apply(self, seq: int, kind: str, payload: dict[str, Any]) -> list[MetricRow] | None:
         """Fold one event in; returns the metric rows a ``run.metrics`` event inserts.
@@ -293,7 +294,7 @@ class Model:
         Raises :class:`ModelError` for an event the store would have refused, and ``KeyError`` /
         ``TypeError`` / ``ValueError`` for a payload it could not have held.
         """
-        fold = self.folds.get(REGISTRY.get(kind))  # type: ignore[arg-type]
+        fold = self.folds.get(kind)
         if fold is None:
             raise ModelError(f"event kind {kind!r} is unknown to this version of the verifier")
         return fold(seq, payload)
