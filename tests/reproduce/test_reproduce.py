@@ -123,6 +123,25 @@ def test_identical_and_linked_to_the_original(any_project: Project) -> None:
     assert "reproduction of" in down.out
 
 
+def test_a_folder_output_compares_by_its_tree_digest(any_project: Project) -> None:
+    project = any_project
+    weights = 'pathlib.Path("out/weights").mkdir(exist_ok=True)\n' + (
+        'pathlib.Path("out/weights/w.bin").write_bytes(bytes(range(256)))'
+    )
+    setup(project, train(extra=weights))
+    res = project.pedigree("run", "--output", "out", "--", PYTHON, "train.py")
+    assert res.code == 0, res.err
+    original = show(project, "last")
+    folder = next(o for o in original["outputs"] if o["path"] == "out")
+    assert folder["kind"] == "dir"
+    res, out = reproduce(project, "last")
+    assert res.code == 0, res.err
+    assert out["verdict"] == "identical", out["differences"]
+    assert {"path": "out", "original": folder["digest"], "reproduced": folder["digest"],
+            "same": True} in out["outputs"]  # fmt: skip
+    assert all(o["same"] for o in out["outputs"])
+
+
 def test_uncommitted_changes_are_reproduced_from_the_recorded_patch(project: Project) -> None:
     setup(project, train())
     project.write("train.py", train(factor="10"))  # not committed
