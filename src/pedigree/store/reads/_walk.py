@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from pedigree.store.reads import chunked
 from pedigree.store.reads._sql import Dialect, ends_with, fetch, likely_one, prepare
 from pedigree.store.reads.lineage import Direction, Edge, Graph, NodeKind, NodeRef
 
@@ -163,9 +164,7 @@ def _rows(
 ) -> Iterable[tuple[Any, ...]]:
     """Execute the walk from ``starts`` (in groups), yielding its rows."""
     name = prepare(conn)
-    ordered = sorted(set(starts))
-    for i in range(0, len(ordered), _MAX_STARTS):
-        group = ordered[i : i + _MAX_STARTS]
+    for group in chunked(sorted(set(starts)), _MAX_STARTS):
         params: dict[str, Any] = {}
         for j, node in enumerate(group):
             params[f"k{j}"] = _CODE[node.kind]
