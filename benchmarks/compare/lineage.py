@@ -8,7 +8,7 @@ figures, and the table says so.
 The graph and its loader are ``benchmarks/bench_lineage.py``'s (runs in projects of 200, each
 writing 4 outputs and reading 1 to 3 outputs of recent runs, plus files of dataset versions),
 bulk-loaded into a fresh SQLite store; the default 200,000 runs give its full million nodes.
-Each sample is ``lineage_report(tracker, TARGET, direction=..., depth=10)``, the object
+Each sample is ``tracker.lineage.graph(TARGET, direction=..., depth=10)``, the object
 ``pedigree lineage TARGET --up|--down --depth 10 --json`` prints, for the next of a fixed set of
 targets (runs from the later half for upstream, outputs that other runs read for
 downstream).
@@ -85,8 +85,6 @@ def _nodes(report: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def _side(tracker: Any, graph: Graph, targets: list[tuple[str, str]], direction: str) -> Side:
-    from pedigree.lineage.report import lineage_report
-
     expected = {t: graph.walk(t, direction) for t in targets}
     upcoming = cycle(targets)
     current: list[tuple[str, str]] = []
@@ -95,7 +93,10 @@ def _side(tracker: Any, graph: Graph, targets: list[tuple[str, str]], direction:
         current[:] = [next(upcoming)]
 
     def run() -> dict[str, Any]:
-        return lineage_report(tracker, current[0][1], direction=direction, depth=DEPTH)
+        result: dict[str, Any] = tracker.lineage.graph(
+            current[0][1], direction=direction, depth=DEPTH
+        )
+        return result
 
     def check(report: dict[str, Any]) -> None:
         want = expected[current[0]]
