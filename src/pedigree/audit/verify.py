@@ -26,9 +26,14 @@ With two or more cores and a large log the work is shared out by ranges of run i
 reads its own, and the check starts again if a write landed in between (the last attempt reads in
 one process, so a busy store is still checked, only more slowly).
 
->>> report = verify(store)                                          # doctest: +SKIP
->>> report.ok, report.events, report.problems[:1]                   # doctest: +SKIP
-(True, 1042, [])
+>>> from pedigree.store.events import RunCreated
+>>> from pedigree.store.sql import open_store
+>>> store = open_store("sqlite://")
+>>> run = RunCreated(id="0190e0a0-0000-7000-8000-000000000001", experiment="e")
+>>> _ = store.append([run], actor="ann")
+>>> report = verify(store)
+>>> report.ok, report.events, report.problems[:1]
+(True, 1, [])
 """
 
 from __future__ import annotations

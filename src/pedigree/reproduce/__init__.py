@@ -6,9 +6,18 @@
 - ``compare``: outputs, standard output and metrics against the original, and the verdict;
 - ``runner``: ``reproduce``, which does all of it and records the verdict.
 
->>> from pedigree.reproduce import reproduce                         # doctest: +SKIP
->>> reproduce(tracker, "last").verdict                               # doctest: +SKIP
-'identical'
+A run recorded from inside a Python process has no command to re-run: its reproduction is
+recorded, as failed, with the reason.
+
+>>> import tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking.recording import create_run, end_run
+>>> ctx = Context(init_project(tempfile.mkdtemp())[0])
+>>> end_run(ctx, create_run(ctx, experiment="ma-crossover"), "finished")
+>>> r = reproduce(ctx, "last")
+>>> r.verdict, r.exit_code, "recorded no command" in r.details["reason"]
+('failed', 2, True)
 """
 
 from __future__ import annotations

@@ -11,8 +11,15 @@ Verdicts:
 
 A metric is within tolerance when ``|a - b| <= atol + rtol * |a|`` (NaN equals NaN).
 
->>> verdict_of(compare(outputs, stdout, metrics, rtol=1e-9, atol=0.0))  # doctest: +SKIP
-'identical'
+>>> judged = compare(
+...     outputs={"out/model.txt": ("blake3:5c0f", "blake3:5c0f")},
+...     stdout=("blake3:01ab", "blake3:01ab"),
+...     metrics=({"sharpe": 1.31}, {"sharpe": 1.3100000001}),
+...     rtol=1e-9,
+...     atol=0.0,
+... )
+>>> judged["verdict"], judged["differences"]
+('equivalent', [])
 """
 
 from __future__ import annotations

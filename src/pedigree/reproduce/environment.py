@@ -7,7 +7,13 @@ the whole environment, so nothing else is resolved); pip's own settings apply, s
 ``PIP_INDEX_URL``, ``PIP_FIND_LINKS`` or ``PIP_NO_INDEX`` choose where packages come from.
 Rebuilt environments are cached by their package list under ``.pedigree/cache/envs``.
 
->>> python = rebuild(env_record, cache_dir=project.cache_dir)     # doctest: +SKIP
+>>> recorded = {"digest": "blake3:01", "python": "3.11.7", "packages": [["numpy", "1.26.4"]]}
+>>> here = {"digest": "blake3:02", "python": "3.11.7", "packages": [["numpy", "2.0.0"]]}
+>>> compare_environments(recorded, here)["differences"]
+['package numpy 1.26.4 was recorded, 2.0.0 is installed']
+
+Rebuilding installs packages (``python, notes = rebuild(recorded, cache_dir=...)``), so it is
+shown by ``tests/reproduce``, not here.
 """
 
 from __future__ import annotations

@@ -5,9 +5,12 @@ code, environment, inputs and outputs; a ``reproduction.recorded`` event links i
 with the verdict and what was compared. When something needed is missing (a commit, an object)
 the reproduction run is still recorded, as failed with the reason, and nothing else changes.
 
->>> r = reproduce(tracker, "0193a5c2", rtol=1e-6)                    # doctest: +SKIP
->>> r.verdict, r.exit_code                                          # doctest: +SKIP
-('identical', 0)
+::
+
+    r = reproduce(ctx, "0193a5c2", rtol=1e-6)
+    r.verdict, r.exit_code        # ('identical', 0)
+
+(``tests/reproduce`` runs every verdict end to end, on real git repositories.)
 """
 
 from __future__ import annotations

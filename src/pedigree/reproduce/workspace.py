@@ -5,9 +5,24 @@ never touched: git only notes the extra worktree, and forgets it when it is remo
 recorded patch is applied with ``git apply``, the untracked files the run saw are written from the
 object store, and every input file is put back at its recorded path with its recorded bytes.
 
->>> ws = materialise(tracker, run, inputs, Path("/tmp/repro"))   # doctest: +SKIP
->>> ws.cwd                                                       # doctest: +SKIP
-PosixPath('/tmp/repro/src/experiments')
+>>> import subprocess, tempfile
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> root = Path(tempfile.mkdtemp())
+>>> def git(*args: str) -> str:
+...     done = subprocess.run(["git", "-C", str(root), "-c", "user.name=Ann",
+...                            "-c", "user.email=ann@example.com", *args],
+...                           check=True, capture_output=True, text=True)
+...     return done.stdout.strip()
+>>> _ = git("init", "-q"), (root / "backtest.py").write_text("print(1)"), git("add", ".")
+>>> _ = git("commit", "-qm", "v1"), (root / "backtest.py").write_text("print(2)")
+>>> ctx = Context(init_project(root)[0])
+>>> code = {"commit": git("rev-parse", "HEAD"), "repo_root": str(root)}
+>>> run = {"id": "0193", "cwd": str(root), "code": code}
+>>> ws = materialise(ctx, run, [], {}, Path(tempfile.mkdtemp()) / "src")
+>>> (ws.cwd / "backtest.py").read_text()  # the commit's, not the working tree's
+'print(1)'
+>>> remove_worktree(ws.repo, ws.worktree)
 """
 
 from __future__ import annotations
