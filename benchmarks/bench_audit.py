@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _util import record, row
 from bench_foundation import PER_RUN
 
-from pedigree.store.chain import GENESIS, event_digest
 from pedigree.jsonutil import canonical_json
 from pedigree.store import schema
-from pedigree.store.events import Event, log_payload
+from pedigree.store.chain import GENESIS, event_digest
+from pedigree.store.events import Event, event, log_payload
 
 RUN_COLUMNS = tuple(c.name for c in schema.runs.columns)
 
@@ -84,11 +84,11 @@ class Generator:
                 seq=seq,
                 at=at,
                 actor=actor,
-                kind=ev.kind,
-                run_id=ev.run_id,
+                kind=ev.KIND,
+                run_id=ev.scope,
                 payload=payload,
             )
-            self.events.append((seq, at, actor, ev.kind, ev.run_id, payload, self.prev, digest))
+            self.events.append((seq, at, actor, ev.KIND, ev.scope, payload, self.prev, digest))
             self.prev = digest
 
     def run(self, i: int) -> None:
@@ -128,8 +128,8 @@ class Generator:
             t,
             actor,
             [
-                Event("run.created", created, rid),
-                Event("run.params", {"run_id": rid, "params": params}, rid),
+                event("run.created", created),
+                event("run.params", {"run_id": rid, "params": params}),
             ],
         )
         for k, v in sorted(params.items()):  # the projector's order
@@ -155,8 +155,8 @@ class Generator:
                 ("cagr", 0.01 + (i % 29) / 300),
             )
         ]
-        self._append(t + 0.5, actor, [Event("run.metrics", {"run_id": rid, "points": curve}, rid)])
-        events: list[Event] = [Event("run.metrics", {"run_id": rid, "points": summary}, rid)]
+        self._append(t + 0.5, actor, [event("run.metrics", {"run_id": rid, "points": curve})])
+        events: list[Event] = [event("run.metrics", {"run_id": rid, "points": summary})]
         for k, s, v, ts in curve + summary:
             self.tables["metrics"].append((rid, k, s, v, ts))
         for k, s, v, ts in [curve[-1], *summary]:
@@ -173,7 +173,7 @@ class Generator:
                 "packages_digest": _digest(i, "pkgs"),
             }
             events.append(
-                Event(
+                event(
                     "environment.recorded",
                     {
                         "digest": self.env,
@@ -215,7 +215,7 @@ class Generator:
             },
         }
         events.append(
-            Event(
+            event(
                 "run.captured",
                 {
                     "run_id": rid,
@@ -223,7 +223,6 @@ class Generator:
                     "environment_digest": self.env,
                     "invocation": invocation,
                 },
-                rid,
             )
         )
         items = [
@@ -255,7 +254,7 @@ class Generator:
                 "modified": False,
             },
         ]
-        events.append(Event("run.io", {"run_id": rid, "items": items}, rid))
+        events.append(event("run.io", {"run_id": rid, "items": items}))
         for it in items:
             self.tables["run_io"].append(
                 (rid, it["role"], it["path"], it["digest"], it["size"], it["kind"], False, False)
@@ -269,7 +268,7 @@ class Generator:
             "stdout_digest": _digest(i, "out"),
             "stderr_digest": None,
         }
-        events.append(Event("run.ended", ended, rid))
+        events.append(event("run.ended", ended))
         self._append(t + 1.5, actor, events)
         self.tables["runs"].append(
             (
@@ -313,7 +312,7 @@ class Generator:
                 "actor": "maria",
                 "at": t + 1.7,
             }
-            self._append(t + 1.7, "maria", [Event("approval.recorded", approval)])
+            self._append(t + 1.7, "maria", [event("approval.recorded", approval)])
             self.tables["approvals"].append(
                 tuple(
                     approval[k]
@@ -341,8 +340,8 @@ class Generator:
             at,
             "ann",
             [
-                Event("tree.recorded", {"digest": tree, "entries": entries}),
-                Event("dataset.versioned", ds),
+                event("tree.recorded", {"digest": tree, "entries": entries}),
+                event("dataset.versioned", ds),
             ],
         )
         for path, d, size in entries:
@@ -463,9 +462,10 @@ def bench_verify(uri: str, label: str, repeat: int) -> dict[str, Any]:
 NO_CHAIN = """
 def _write_without_chain(self, build, *, actor, at=None):
     from pedigree.store.projections import apply
+    from pedigree.store.reader import Reader
     with self._write_conn() as conn:
-        for ev in build(conn):
-            apply(conn, ev)
+        for ev in build(Reader(conn)):
+            apply(conn, ev.KIND, ev.payload())
         return 0
 import pedigree.store.sql
 pedigree.store.sql.SQLStore.write = _write_without_chain
@@ -530,7 +530,7 @@ def _foundation_appends() -> list[list[Event]]:
     """The writes of the foundation run, as the SDK makes them (capture events included)."""
     rid = str(uuid.uuid4())
     t = time.time()
-    created = Event(
+    created = event(
         "run.created",
         {
             "id": rid,
@@ -546,11 +546,10 @@ def _foundation_appends() -> list[list[Event]]:
             "seed": None,
             "started_at": t,
         },
-        rid,
     )
     params = {f"p{i}": i * 1.5 for i in range(50)}
     points = [[f"m{k}", s, s * 0.001, t + k + s * 0.01] for k in range(20) for s in range(100)]
-    captured = Event(
+    captured = event(
         "run.captured",
         {
             "run_id": rid,
@@ -570,15 +569,14 @@ def _foundation_appends() -> list[list[Event]]:
                 "machine": {"hostname": "h"},
             },
         },
-        rid,
     )
-    ended = Event(
-        "run.ended", {"run_id": rid, "status": "finished", "exit_code": 0, "ended_at": t + 1}, rid
+    ended = event(
+        "run.ended", {"run_id": rid, "status": "finished", "exit_code": 0, "ended_at": t + 1}
     )
     return [
         [created],
-        [Event("run.params", {"run_id": rid, "params": params}, rid)],
-        [Event("run.metrics", {"run_id": rid, "points": points}, rid)],
+        [event("run.params", {"run_id": rid, "params": params})],
+        [event("run.metrics", {"run_id": rid, "points": points})],
         [captured, ended],
     ]
 
@@ -589,22 +587,23 @@ def _sweep_appends(i: int) -> list[list[Event]]:
     gen.run(i)
     appends: list[list[Event]] = []
     last_at = None
-    for _seq, at, _actor, kind, run_id, payload, _prev, _digest in gen.events:
+    for _seq, at, _actor, kind, _run_id, payload, _prev, _digest in gen.events:
         if at != last_at:
             appends.append([])
             last_at = at
-        appends[-1].append(Event(kind, json.loads(payload), run_id))
+        appends[-1].append(event(kind, json.loads(payload)))
     return appends
 
 
 @contextlib.contextmanager
 def _without_chain(store: Any) -> Iterator[None]:
     from pedigree.store.projections import apply
+    from pedigree.store.reader import Reader
 
     def write(build: Any, *, actor: str, at: float | None = None) -> int:
         with store._write_conn() as conn:
-            for ev in build(conn):
-                apply(conn, ev)
+            for ev in build(Reader(conn)):
+                apply(conn, ev.KIND, ev.payload())
             return 0
 
     store.write = write
