@@ -40,9 +40,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES = {
-    _module_name(p): p for p in sorted(SRC.rglob("*.py")) if "migrations" not in p.parts
-}
+MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py")) if "migrations" not in p.parts}
 
 
 def _imports(

@@ -109,8 +109,15 @@ def runs(
 ) -> list[dict[str, Any]]:
     """Runs of this project, as ``pedigree runs --json`` prints them.
 
-    >>> pedigree.runs(experiment="ma-crossover", where="metrics.sharpe > 1",
-    ...               order_by="-metrics.sharpe", limit=20)          # doctest: +SKIP
+    >>> import pedigree
+    >>> from pedigree.api import Tracker
+    >>> tracker, _ = Tracker.init()
+    >>> run_id = tracker.create_run(experiment="ma-crossover", params={"window": 50})
+    >>> tracker.log_metrics(run_id, [["sharpe", 0, 1.31, 0.0]])
+    >>> [r["params"] for r in pedigree.runs(experiment="ma-crossover",
+    ...                                     where="metrics.sharpe > 1",
+    ...                                     order_by="-metrics.sharpe", limit=20)]
+    [{'window': 50}]
     """
     from pedigree.api import Tracker
 

@@ -1,11 +1,17 @@
 """The Tracker: the one entry point that the CLI, the server and the SDK call.
 
->>> tracker = Tracker.from_env()                                   # doctest: +SKIP
->>> run_id = tracker.create_run(experiment="ma-crossover", params={"window": 50})  # doctest: +SKIP
->>> tracker.log_metrics(run_id, [["sharpe", 0, 1.31, 0.0]])        # doctest: +SKIP
->>> tracker.end_run(run_id, "finished")                            # doctest: +SKIP
->>> tracker.get_run(run_id)["metrics"]                             # doctest: +SKIP
-{'sharpe': 1.31}
+>>> tracker, created = Tracker.init()          # or Tracker.from_env() in an existing project
+>>> run_id = tracker.create_run(experiment="ma-crossover", params={"window": 50})
+>>> tracker.log_metrics(run_id, [["sharpe", 0, 1.31, 0.0]])
+>>> tracker.end_run(run_id, "finished")
+>>> record = tracker.get_run(run_id)
+>>> record["status"], record["params"], record["metrics"]
+('finished', {'window': 50}, {'sharpe': 1.31})
+>>> [r["id"] for r in tracker.runs(where="metrics.sharpe > 1")] == [run_id]
+True
+
+Everything else is a namespace: ``tracker.data``, ``tracker.lineage``, ``tracker.sweeps``,
+``tracker.reproduce``, ``tracker.reports``, ``tracker.audit`` (docs/sdk.md shows each).
 """
 
 from __future__ import annotations

@@ -4,8 +4,12 @@ Everything here runs on the hot path of every run, so it imports only the standa
 digest functions and ``blake3``.
 
 >>> from pedigree.capture import capture_code, capture_environment, capture_invocation
->>> code = capture_code(".", None)                        # doctest: +SKIP
->>> env = capture_environment(cache_dir=project.cache_dir)  # doctest: +SKIP
+>>> capture_code(".", None).commit is None              # not inside a git repository
+True
+>>> capture_environment().python.count(".")
+2
+>>> capture_invocation(["python", "x.py"], ".", {"HOME": "/root"}, [])["argv"]
+['python', 'x.py']
 """
 
 from __future__ import annotations

@@ -4,9 +4,17 @@ This runs for every run, inside a per-run budget of a few milliseconds, so it sp
 processes as it can: one ``git status`` always, one ``git diff`` only when tracked files changed,
 and the remote URL is read from the repository's config file rather than asked of git.
 
->>> state = capture_code(".", None)                       # doctest: +SKIP
->>> state.commit, state.dirty, state.patch_digest         # doctest: +SKIP
-('3f1c…', True, 'blake3:9a0e…')
+>>> import subprocess
+>>> git = lambda *a: subprocess.run(["git", *a], check=True, capture_output=True)
+>>> _ = git("init", "-q"), git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q",
+...                           "--allow-empty", "-m", "start")
+>>> state = capture_code(".", None)
+>>> len(state.commit), state.dirty
+(40, False)
+>>> from pathlib import Path
+>>> _ = Path("new.py").write_text("x = 1")
+>>> capture_code(".", None).untracked[0].path
+'new.py'
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server in a temporary folder, for tests and benchmarks.
 
->>> with TemporaryPostgres() as pg:                         # doctest: +SKIP
-...     uri = pg.create_database("t1")                      # postgresql://pedigree@/t1?host=...
-...     ...
+Example (``tests/conftest.py`` starts one per test process this way)::
+
+    with TemporaryPostgres() as pg:
+        uri = pg.create_database("t1")      # postgresql://pedigree@/t1?host=...
 
 The server listens on a unix socket only (no TCP port to collide with), runs with durability off
 (fsync, synchronous_commit) because its data is thrown away, and is stopped and deleted on exit.

@@ -9,10 +9,21 @@ Under ``pedigree run`` they come through the spool and the launcher hands them t
 :meth:`Recorder.finish` ends the run with what :func:`capture_run` captured and the files it
 read and wrote.
 
->>> recorder = Recorder(ctx, run_id)                                   # doctest: +SKIP
->>> recorder.ingest([{"t": "params", "values": {"window": 50}}])      # doctest: +SKIP
->>> recorder.finish("finished", capture=capture_run(ctx, argv=argv, cwd=cwd, env=env,
-...                                                 interpreter=THIS_INTERPRETER))  # doctest: +SKIP
+>>> import os
+>>> from pathlib import Path
+>>> from pedigree.config import init_project
+>>> from pedigree.context import Context
+>>> from pedigree.tracking import recording
+>>> ctx = Context(init_project()[0])
+>>> run_id = recording.create_run(ctx, experiment="ma-crossover")
+>>> recorder = Recorder(ctx, run_id)
+>>> recorder.ingest([{"t": "params", "values": {"window": 50}}])
+>>> capture = capture_run(ctx, argv=["python", "x.py"], cwd=os.getcwd(), env={},
+...                       interpreter=THIS_INTERPRETER)
+>>> recorder.finish("finished", capture=capture, cwd=Path.cwd())
+>>> with ctx.read() as reader:
+...     reader.run_rows([run_id])[run_id].status, reader.params([run_id])[run_id]
+('finished', {'window': 50})
 """
 
 from __future__ import annotations
