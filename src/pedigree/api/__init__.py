@@ -27,6 +27,7 @@ from pedigree.context import Actor, Context, close_all, shared_store
 from pedigree.errors import InvalidInput
 from pedigree.store.events import STATUSES
 from pedigree.tracking import recording
+from pedigree.sweep.grid import SweepSpec
 from pedigree.tracking.launcher import LaunchResult, LaunchSpec
 from pedigree.tracking.liveness import STALE_SECONDS
 
@@ -49,6 +50,7 @@ __all__ = [
     "STATUSES",
     "LaunchResult",
     "LaunchSpec",
+    "SweepSpec",
     "Tracker",
     "close_all",
     "shared_store",

@@ -85,7 +85,7 @@ class _Tee(threading.Thread):
         self.src, self.dest, self.path = src, dest, path
 
     def run(self) -> None:
-        with open(self.path, "wb") as out:
+        with self.src, open(self.path, "wb") as out:
             while chunk := self.src.read1(65536):  # type: ignore[attr-defined]
                 out.write(chunk)
                 if self.dest is not None:
