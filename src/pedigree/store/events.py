@@ -206,19 +206,22 @@ class RunMetrics(Event):
         if type(points) is not list:
             return  # columns or packed: made by the store's own codec, checked there
         keys = set()
-        for point in points:
-            if type(point) not in (list, tuple) or len(point) != 4:
-                raise InvalidValue(f"a metric point is [key, step, value, time], not {point!r}")
-            key, step, value, ts = point
-            keys.add(key)
-            if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
-                raise InvalidValue(
-                    f"the step of metric {key!r} must be a 64-bit integer, not {step!r}"
-                )
-            if value is not None and type(value) not in (float, int):
-                raise InvalidValue(f"metric {key!r} must be a number, not {value!r}")
-            if type(ts) not in (float, int):
-                raise InvalidValue(f"metric {key!r} has no valid time ({ts!r})")
+        try:
+            # One pass, unpacking each point: the recorder checks every batch a script sends.
+            for key, step, value, ts in points:
+                keys.add(key)
+                if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
+                    raise InvalidValue(
+                        f"the step of metric {key!r} must be a 64-bit integer, not {step!r}"
+                    )
+                if value is not None and type(value) is not float and type(value) is not int:
+                    raise InvalidValue(f"metric {key!r} must be a number, not {value!r}")
+                if type(ts) is not float and type(ts) is not int:
+                    raise InvalidValue(f"metric {key!r} has no valid time ({ts!r})")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, InvalidValue):
+                raise
+            raise InvalidValue(f"a metric point is [key, step, value, time]: {exc}") from None
         for key in keys:
             check_key(key, "metric name")
 
