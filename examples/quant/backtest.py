@@ -2,7 +2,8 @@
 
 Reads ``data/prices/<instrument>.csv`` (made by ``prepare.py``), runs the strategy over the whole
 series, scores the train period (dates up to ``train_end``) and the held-out test period (after
-it), logs the metrics, and writes ``results/<instrument>-w<window>-fee<fee_bps>bps/`` with
+it), logs the metrics and the train period's daily returns (``run.log_returns``, for ``pedigree
+sweep assess``), and writes ``results/<instrument>-w<window>-fee<fee_bps>bps/`` with
 ``equity.csv`` (daily) and ``summary.json``. The sweep picks its winner on ``sharpe``, the train
 period's Sharpe ratio; ``test_sharpe`` is reported alongside and never used to choose.
 
@@ -32,6 +33,14 @@ p = pedigree.params(instrument="AAPL", window=50, fee_bps=2.0, train_end="2015-1
 
 PRICES = Path("data/prices")
 RESULTS = Path("results")
+# The train returns logged for `pedigree sweep assess` (DSR, PBO): the last 1,000 trading days up
+# to train_end (about four years, 2012..2015 with the defaults). The PBO compares the trials'
+# returns day by day, and `sweep assess` aligns them by step (the position in the series), but
+# the instruments start on different dates (the stocks in 1990, the indices in 1999): logging
+# each one's whole train period would pair different dates at the same step. Counted back from
+# the common train_end, step k is the same trading day for every instrument (they trade on the
+# same US calendar), and 1,000 days fit inside the shortest train period.
+ASSESSED_DAYS = 1000
 INSTRUMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.^-]*")
 
 
@@ -91,6 +100,7 @@ def main() -> int:
             metrics[prefix + "trades"] = float(m["trades"])
             metrics[prefix + "buy_hold_sharpe"] = float(m["buy_hold_sharpe"])
         run.log_metrics(metrics)
+        run.log_returns(train.net[-ASSESSED_DAYS:], periods_per_year=252)
 
         equity = strategy.equity_curve(bt.net).tolist()
         hold = strategy.equity_curve(bt.gross).tolist()

@@ -7,7 +7,10 @@ code, with its own embedded Pedigree store) it:
 2. prepares a dataset from real daily prices shipped inside the skfolio and arch wheels, as a
    recorded run, and versions it (``prices@v1``);
 3. sweeps a moving-average strategy over instruments and windows (24 backtests, 2 at a time);
-4. picks the best on the train period's Sharpe ratio and shows its held-out test Sharpe ratio;
+4. picks the best on the train period's Sharpe ratio and shows its held-out test Sharpe ratio,
+   then what the pick is worth as the best of many: its selection context (best of N trials, the
+   other runs on the same data), its Deflated Sharpe Ratio and the Probability of Backtest
+   Overfitting (``pedigree sweep assess``, from the train returns each backtest logged);
 5. prints where that number came from (upstream lineage);
 6. simulates a vendor's price correction, re-versions the dataset (``prices@v2``), asks what it
    affects, then re-runs the winner on the corrected data and diffs the two runs;
@@ -187,7 +190,32 @@ class Demo:
             f"{m['test_max_drawdown']:.1%}"
         )
         self.say(f"run {best['id']}")
+        self.selection(report)
         return best
+
+    def selection(self, report: dict[str, Any]) -> None:
+        """The winner is the best of many backtests: say of how many, and what survives that."""
+        context = report.get("selection")
+        if context:
+            n, other = context["trials"], context["other_runs"]
+            self.say(
+                f"selected: best of {n} trials by {context['metric']} ({context['direction']}); "
+                f"{other} other run{'s' if other != 1 else ''} of {context['experiment']} "
+                "on the same data"
+            )
+        out = self.run("pedigree sweep assess last --json", ok=(0, 1, 2))
+        try:
+            a = json.loads(out)
+        except ValueError:
+            self.say("(no assessment: `pedigree sweep assess` did not answer)")
+            return
+        # Over the returns the trials logged: the last train days (backtest.py, ASSESSED_DAYS).
+        self.say(
+            f"over the last {a['observations']:,} train days: Sharpe {a['sharpe_annualized']:.2f} "
+            f"a year vs {a.get('sr0_annualized', float('nan')):.2f} for the best of "
+            f"{a['trials']} unskilled trials; deflated Sharpe ratio {a['dsr']:.2f}, "
+            f"probability of backtest overfitting {a['pbo']:.2f}"
+        )
 
     def lineage(self, best: dict[str, Any]) -> None:
         self.step("Where did that number come from? Its upstream lineage")

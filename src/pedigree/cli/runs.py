@@ -191,6 +191,10 @@ def render_run(rec: dict[str, Any]) -> None:
         line("error", rec["error"])
     if rec.get("parent"):
         line("parent", rec["parent"])
+    if rec.get("selection"):
+        from pedigree.selection.context import sentence
+
+        line("selected" if rec["selection"]["selected"] else "trial", sentence(rec["selection"]))
     if rec["command"]:
         import shlex
 

@@ -7,7 +7,7 @@
 >>> ctx = Context(init_project(tempfile.mkdtemp())[0])
 >>> run_id = create_run(ctx, experiment="ma-crossover")
 >>> sorted(collect(ctx, "last"))
-['audit', 'generated', 'lineage', 'patch', 'reproductions', 'reviews', 'run', 'series']
+['audit', 'generated', 'lineage', 'patch', 'reproductions', 'reviews', 'run', 'selection', 'series']
 """
 
 from __future__ import annotations
@@ -43,6 +43,37 @@ def _patch(ctx: Context, digest: str | None) -> dict[str, Any]:
         note = f"the patch is {len(data):,} bytes; the first {MAX_PATCH_BYTES:,} are shown"
         data = data[:MAX_PATCH_BYTES]
     return {"digest": digest, "text": data.decode("utf-8", errors="replace"), "note": note}
+
+
+def _selection(ctx: Context, rec: dict[str, Any]) -> dict[str, Any] | None:
+    """How the run was selected: its context (a sweep trial; else None) and, for the sweep's
+    winner when the trials logged a ``returns`` history, ``pedigree sweep assess``'s numbers."""
+    context = rec.get("selection")
+    if not context:
+        return None
+    from pedigree.selection.context import sentence
+
+    out: dict[str, Any] = {
+        "context": context,
+        "sentence": sentence(context),
+        "assessment": None,
+        "note": None,
+    }
+    if not context["selected"]:
+        out["note"] = (
+            "This run was not the sweep's pick; the Deflated Sharpe Ratio and the Probability of "
+            f"Backtest Overfitting are the winner's: pedigree sweep assess {context['sweep']}"
+        )
+        return out
+    from pedigree.sweep.assess import assess_sweep
+
+    try:
+        out["assessment"] = assess_sweep(ctx, context["sweep"])
+    except PedigreeError as exc:  # InvalidInput: no returns logged, too few of them, ...
+        out["note"] = f"No Deflated Sharpe Ratio or PBO: {exc}"
+    except ImportError:  # numpy: the `demo` / `dev` extras
+        out["note"] = "No Deflated Sharpe Ratio or PBO: they need numpy (pip install numpy)"
+    return out
 
 
 def collect(
@@ -103,6 +134,7 @@ def collect(
         },
         "run": rec,
         "patch": _patch(ctx, rec["code"].get("patch_digest")),
+        "selection": _selection(ctx, rec),
         "series": series,
         "lineage": lineage,
         "reviews": {f"{k[0]}:{k[1]}": v for k, v in reviews.items()},

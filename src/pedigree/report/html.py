@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from pedigree.report.svg import lineage_svg, sparkline
+from pedigree.report.svg import lineage_svg, logit_histogram_svg, sparkline
 
 __all__ = ["render"]
 
@@ -346,6 +346,47 @@ def _audit(facts: dict[str, Any]) -> str:
     return _section("audit", "Audit trail", body)
 
 
+def _selection(facts: dict[str, Any]) -> str:
+    """How this result was selected: a sweep trial's context, the winner's DSR and PBO."""
+    sel = facts.get("selection")
+    if not sel:
+        return ""
+    context = sel["context"]
+    body = f'<p class="banner warn">{_e(sel["sentence"][0].upper() + sel["sentence"][1:])}.</p>'
+    a = sel.get("assessment")
+    if a:
+        rows = [
+            ("trials (N)", _num(a["trials"])),
+            ("effective independent trials", _num(a["effective_trials"])),
+            (
+                "Sharpe ratio",
+                f"{_num(a['sharpe'])} per period, {_num(a['sharpe_annualized'])} annualized",
+            ),
+            ("skewness, kurtosis", f"{_num(a['skew'])}, {_num(a['kurtosis'])}"),
+            ("PSR (against 0)", _num(a["psr"])),
+            ("SR0 (best of N unskilled)", _num(a["sr0"])),
+            ("Deflated Sharpe Ratio", f"<strong>{_num(a['dsr'])}</strong>"),
+            ("PBO", f"<strong>{_num(a['pbo'])}</strong>"),
+        ]
+        if a.get("prob_oos_loss") is not None:
+            rows.append(("probability of loss out of sample", _num(a["prob_oos_loss"])))
+        body += (
+            f"<p>{_e(a.get('reading'))}</p><p>{_e(a.get('pbo_reading'))}</p>"
+            + _kv(rows)
+            + "<p>The PBO logits, one per split of the combinatorially symmetric "
+            "cross-validation (red: the in-sample best ranked below the median out of "
+            "sample):</p>"
+            + f'<div class="diagram">{logit_histogram_svg(a.get("pbo_logits") or [])}</div>'
+        )
+    if sel.get("note"):
+        body += f'<p class="note">{_e(sel["note"])}</p>'
+    body += (
+        f'<p class="note">Sweep <code>{_e(context["sweep"])}</code>. The measures and their '
+        "sources: docs/selection.md.</p>"
+    )
+    return _section("selection", "How this result was selected", body)
+
+
 def render(facts: dict[str, Any]) -> str:
     run = facts["run"]
     gen = facts["generated"]
@@ -373,6 +414,7 @@ def render(facts: dict[str, Any]) -> str:
     )
     sections = [
         _section("summary", "Summary", summary),
+        _selection(facts),
         _code(facts),
         _data(facts),
         _environment(facts),

@@ -1,4 +1,5 @@
-"""Inline SVG for the report: the lineage diagram and metric sparklines. No script, no fonts.
+"""Inline SVG for the report: the lineage diagram, metric sparklines and the PBO logit histogram.
+No script, no fonts.
 
 The diagram lays a lineage report (``pedigree.lineage.report.lineage_report``) out in columns by
 distance from the run, data flowing left to right: the oldest ancestors on the left, the run,
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["MAX_NODES", "lineage_svg", "sparkline"]
+__all__ = ["MAX_NODES", "lineage_svg", "logit_histogram_svg", "sparkline"]
 
 MAX_NODES = 80
 _W, _H = 250, 44  # node box
@@ -190,3 +191,59 @@ def sparkline(values: Sequence[float | None], *, width: int = 140, height: int =
         f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}">{lines}</svg>'
     )
+
+
+def logit_histogram_svg(
+    logits: Sequence[float], *, bins: int = 20, width: int = 420, height: int = 150
+) -> str:
+    """The distribution of the PBO's logits (one per CSCV split) as bars: the bars left of the
+    dashed line at 0 are the splits where the in-sample best trial ranked below the median out of
+    sample (their share is the PBO). Empty text without logits."""
+    values = [v for v in logits if math.isfinite(v)]
+    if not values:
+        return ""
+    lo, hi = min([*values, 0.0]), max([*values, 0.0])
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    span = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / span))] += 1
+    top = max(counts)
+    left, bottom, pad = 34, 22, 6
+    plot_w, plot_h = width - left - pad, height - bottom - pad
+    bar_w = plot_w / bins
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" '
+        'font-size="10">',
+        f"<title>PBO logits: {len(values)} splits</title>",
+    ]
+    for i, c in enumerate(counts):
+        if not c:
+            continue
+        h = c / top * plot_h
+        x0 = left + i * bar_w
+        below = lo + (i + 1) * span <= 0
+        color = "#c62828" if below else "#3b6fd8"
+        a, b = lo + i * span, lo + (i + 1) * span
+        parts.append(
+            f'<rect x="{x0 + 0.5:.1f}" y="{pad + plot_h - h:.1f}" width="{max(bar_w - 1, 1):.1f}" '
+            f'height="{h:.1f}" fill="{color}"><title>{c} split{"s" if c != 1 else ""}, '
+            f"logit {a:.2f} to {b:.2f}</title></rect>"
+        )
+    zero = left + (0 - lo) / (hi - lo) * plot_w
+    base = pad + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#57606a"/>'
+        f'<line x1="{zero:.1f}" y1="{pad}" x2="{zero:.1f}" y2="{base}" stroke="#1b1f24" '
+        'stroke-dasharray="3,3"/>'
+        f'<text x="{left}" y="{height - 8}" fill="#57606a">{lo:.2f}</text>'
+        f'<text x="{left + plot_w}" y="{height - 8}" fill="#57606a" text-anchor="end">'
+        f"{hi:.2f}</text>"
+        f'<text x="{zero:.1f}" y="{height - 8}" text-anchor="middle">0</text>'
+        f'<text x="{left - 4}" y="{pad + 8}" text-anchor="end" fill="#57606a">{top}</text>'
+        f'<text x="{left - 4}" y="{base}" text-anchor="end" fill="#57606a">0</text>'
+        "</svg>"
+    )
+    return "".join(parts)

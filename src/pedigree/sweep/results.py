@@ -59,6 +59,8 @@ class SweepReport:
     sweep: dict[str, Any]  # the sweep's own run record
     spec: SweepSpec
     trials: list[TrialRow]
+    # The best trial's selection context (pedigree.selection.context), None without a best trial.
+    selection: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -99,7 +101,17 @@ class SweepReport:
                 "not_run": self.not_run,
             },
             "trials": [t.to_json() for t in self.trials],
+            "selection": self.selection,
         }
+
+    def selection_line(self, sweep_label: str | None = None) -> str | None:
+        """``selected: best of 24 trials by sharpe (maximize), rank 1, sweep ...; 60 other runs of
+        ma-crossover on the same data``, or None without a best trial."""
+        if self.selection is None:
+            return None
+        from pedigree.selection.context import sentence
+
+        return "selected: " + sentence(self.selection, sweep_label=sweep_label)
 
 
 def run_record(ctx: Context, ref: str) -> dict[str, Any]:
@@ -191,8 +203,14 @@ def load_report(ctx: Context, ref: str) -> SweepReport:
     sweep = resolve_sweep(ctx, ref)
     sweep_id = str(sweep["id"])
     spec = _spec(ctx, sweep_id)
-    trials = _run_records(ctx, parent=sweep_id)
-    return SweepReport(sweep=sweep, spec=spec, trials=rank_trials(trials, spec))
+    trials = rank_trials(_run_records(ctx, parent=sweep_id), spec)
+    selection = None
+    if trials and trials[0].rank == 1:
+        from pedigree.selection.context import selection_context
+
+        with ctx.read() as reader:
+            selection = selection_context(reader, trials[0].id)
+    return SweepReport(sweep=sweep, spec=spec, trials=trials, selection=selection)
 
 
 def check_metric(report: SweepReport) -> None:

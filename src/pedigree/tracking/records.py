@@ -22,7 +22,9 @@ Enricher = Callable[["Reader", list[dict[str, Any]], bool], None]
 def _enrichers() -> list[Enricher]:
     """What other areas add to a run: ``inputs``/``outputs`` [{path, digest, size, kind,
     declared, modified}], ``reproductions`` [{id, verdict, at}] and ``reproduction_of``
-    {original, verdict}, ``approvals`` [{decision, note, actor, at}]."""
+    {original, verdict}, ``approvals`` [{decision, note, actor, at}]. ``show`` (``detail``) also
+    gets ``selection``: a sweep trial's context
+    (:func:`pedigree.selection.context.selection_context`) or None."""
     from pedigree.audit.approvals import enrich_records as approvals
     from pedigree.data.linking import enrich_records as io
     from pedigree.reproduce.records import enrich_records as reproductions
@@ -54,6 +56,14 @@ def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[di
     ]
     for enrich in _enrichers():
         enrich(reader, records, detail)
+    if detail:
+        from pedigree.selection.context import selection_context
+
+        # A sweep trial says it was one of many (pedigree.selection.context); None otherwise.
+        for record in records:
+            record["selection"] = (
+                selection_context(reader, record["id"]) if record.get("parent") else None
+            )
     return records
 
 

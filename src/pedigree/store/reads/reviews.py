@@ -70,6 +70,36 @@ class ReviewReads:
         ).scalar()
         return None if text is None else dict(json.loads(text))
 
+    def runs_on_same_inputs(
+        self, run_id: str, *, kinds: Sequence[str] = ("run",)
+    ) -> dict[str, str | None]:
+        """The other runs of ``run_id``'s experiment (of these ``kinds``) that read the same set of
+        input digests, by id, with their parent (a sweep's trials have the sweep as parent).
+
+        The same *set*: a run that read one more or one fewer input version does not count; two
+        runs with no recorded input count as on the same (no) data.
+        """
+        r, io = t.runs.c, t.run_io.c
+        experiment = self.conn.execute(sa.select(r.experiment).where(r.id == run_id)).scalar()
+        if experiment is None:
+            return {}
+        rows = self.conn.execute(
+            sa.select(r.id, r.parent_id, io.digest)
+            .select_from(t.runs.outerjoin(t.run_io, sa.and_(io.run_id == r.id, io.role == "input")))
+            .where(r.experiment == experiment, sa.or_(r.kind.in_(list(kinds)), r.id == run_id))
+        )
+        digests: dict[str, set[str]] = {}
+        parents: dict[str, str | None] = {}
+        for row in rows:
+            parents[row.id] = row.parent_id
+            found = digests.setdefault(row.id, set())
+            if row.digest is not None:
+                found.add(row.digest)
+        mine = digests.get(run_id, set())
+        return {
+            rid: parents[rid] for rid, ds in sorted(digests.items()) if rid != run_id and ds == mine
+        }
+
     # -- reproductions ---------------------------------------------------------------------------
 
     def run_files(self, run_id: str) -> list[RunFile]:
