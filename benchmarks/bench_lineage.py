@@ -353,7 +353,6 @@ def reproduce_overhead(files: int = 1000) -> dict[str, float]:
     """Reproduce a trivial run in a repository of ``files`` files, with --env current."""
     from pedigree.api import Tracker
     from pedigree.config import init_project
-    from pedigree.reproduce import reproduce
     from pedigree.tracking.launcher import LaunchSpec
 
     tmp = Path(tempfile.mkdtemp(prefix="pedigree-bench-repro-"))
@@ -382,7 +381,7 @@ def reproduce_overhead(files: int = 1000) -> dict[str, float]:
             totals, runs = [], []
             for _ in range(5):
                 start = time.perf_counter()
-                result = reproduce(tracker, "last", stream=False)
+                result = tracker.reproduce.run("last", stream=False)
                 totals.append(time.perf_counter() - start)
                 runs.append(result.details["timing"]["run_seconds"])
                 assert result.verdict == "identical", result.details
