@@ -46,6 +46,11 @@ ignore = []
 # The identity recorded on runs and approvals. PEDIGREE_USER, when set, overrides it; without
 # either, the OS user is recorded.
 # name = "jane.doe"
+
+[approvals]
+# Approving a sweep's best trial whose Deflated Sharpe Ratio (`pedigree sweep assess`) is below
+# this needs `pedigree approve RUN --override "reason"`; the audit log records the reason.
+# min_dsr = 0.95
 """
 
 
@@ -90,6 +95,20 @@ class Project:
     @property
     def user(self) -> str:
         return current_user(self.config)
+
+    @property
+    def min_dsr(self) -> float | None:
+        """``[approvals] min_dsr``: the DSR below which approving a sweep winner needs an
+        override (None: no such policy)."""
+        value = self.config.get("approvals", {}).get("min_dsr")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise InvalidInput(
+                f"[approvals] min_dsr in {self.dir / 'config.toml'} is a probability "
+                f"between 0 and 1, not {value!r}"
+            )
+        return float(value)
 
 
 def current_user(config: dict[str, Any] | None = None) -> str:

@@ -84,15 +84,32 @@ class AuditAPI:
                 reader, run_id=run_id, actor=actor, since=since, limit=limit, payload=payload
             )
 
-    def review(self, target: str, decision: str, *, note: str | None = None) -> dict[str, Any]:
+    def review(
+        self,
+        target: str,
+        decision: str,
+        *,
+        note: str | None = None,
+        override: str | None = None,
+    ) -> dict[str, Any]:
         """Record ``decision`` (approved or rejected) on a run, a dataset version ``NAME@vN`` or
-        an artifact version ``blake3:<digest>``; returns the approval as stored."""
+        an artifact version ``blake3:<digest>``; returns the approval as stored. ``override``:
+        the reason to approve a sweep winner below ``[approvals] min_dsr`` (else ``Conflict``)."""
         from pedigree.audit.approvals import review
 
-        return review(self._ctx, target, decision, note=note)
+        return review(self._ctx, target, decision, note=note, override=override)
 
-    def approve(self, target: str, *, note: str | None = None) -> dict[str, Any]:
-        return self.review(target, "approved", note=note)
+    def approve(
+        self, target: str, *, note: str | None = None, override: str | None = None
+    ) -> dict[str, Any]:
+        return self.review(target, "approved", note=note, override=override)
+
+    def dsr_policy(self, target: str) -> dict[str, Any] | None:
+        """What ``[approvals] min_dsr`` says of approving ``target`` (None: it does not apply);
+        see :func:`pedigree.audit.approvals.dsr_policy`."""
+        from pedigree.audit.approvals import dsr_policy
+
+        return dsr_policy(self._ctx, target)
 
     def reject(self, target: str, *, note: str | None = None) -> dict[str, Any]:
         return self.review(target, "rejected", note=note)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pedigree.context import Context
 
@@ -87,3 +87,27 @@ class SweepsAPI:
         from pedigree.sweep.plot import draw
 
         return draw(self._ctx, ref, x=x, y=y, by=by, output=output)
+
+    def assess(
+        self,
+        ref: str = "last",
+        *,
+        metric: str | None = None,
+        returns_metric: str = "returns",
+        periods_per_year: float | None = None,
+        partitions: int = 16,
+        across: str | None = None,
+    ) -> dict[str, Any]:
+        """DSR, PBO and the rest for the best trial of the sweep ``ref``; see
+        :func:`pedigree.sweep.assess.assess_sweep`."""
+        from pedigree.sweep.assess import assess_sweep
+
+        return assess_sweep(
+            self._ctx,
+            ref,
+            metric=metric,
+            returns_metric=returns_metric,
+            periods_per_year=periods_per_year,
+            partitions=partitions,
+            across=across,
+        )

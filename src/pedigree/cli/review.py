@@ -7,10 +7,14 @@ import click
 from pedigree.cli._common import console, emit_json, json_option, tracker
 
 
-def _review(target: str, decision: str, note: str | None, as_json: bool) -> None:
+def _review(
+    target: str, decision: str, note: str | None, as_json: bool, override: str | None = None
+) -> None:
     from rich.markup import escape
 
-    approval = tracker().audit.review(target, decision, note=note)
+    approval = tracker().audit.review(target, decision, note=note, override=override)
+    if override is not None and approval.get("override") is None:
+        click.echo("pedigree: --override not needed: no approval policy refused this", err=True)
     if as_json:
         emit_json(approval)
         return
@@ -26,19 +30,30 @@ def _review(target: str, decision: str, note: str | None, as_json: bool) -> None
 @click.command()
 @click.argument("target")
 @click.option("-n", "--note", help="Why: what was checked, what it is approved for.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Approve a sweep's best trial whose DSR is below [approvals] min_dsr, and record why.",
+)
 @json_option
-def approve(target: str, note: str | None, as_json: bool) -> None:
+def approve(target: str, note: str | None, override: str | None, as_json: bool) -> None:
     """Record that you approve TARGET, with your identity and the time, in the audit log.
 
     TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN or an
     artifact version blake3:<digest>. The review shows in `show`, `lineage` and `report`.
 
+    With `[approvals] min_dsr = 0.95` in .pedigree/config.toml, approving a sweep's best trial
+    whose Deflated Sharpe Ratio (`pedigree sweep assess`) is lower, or cannot be computed, is
+    refused with exit code 4 unless --override gives the reason; the audit log records it with
+    the approval, and its note shows it.
+
     \b
     Examples:
       pedigree approve last --note "out-of-sample Sharpe holds; cleared for paper trading"
       pedigree approve prices@v3 --note "vendor correction checked against Bloomberg"
+      pedigree approve 0199a3f2 --override "capacity test, not for live capital"
     """
-    _review(target, "approved", note, as_json)
+    _review(target, "approved", note, as_json, override)
 
 
 @click.command()

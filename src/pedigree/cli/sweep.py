@@ -1,4 +1,5 @@
-"""``pedigree sweep`` (run a sweep) and ``pedigree sweep show`` (its table, again)."""
+"""``pedigree sweep`` (run a sweep), ``pedigree sweep show`` (its table, again) and
+``pedigree sweep assess`` (the winner's DSR and PBO)."""
 
 from __future__ import annotations
 
@@ -209,14 +210,128 @@ def show(sweep: str, columns: tuple[str, ...], as_json: bool) -> None:
     render_report(t, report, _split_names(columns) or report.spec.columns)
 
 
+def render_assessment(t: Tracker, a: dict[str, Any]) -> None:
+    """The assessment of a sweep's winner: a short table of the measures and their readings."""
+    from rich.table import Table
+
+    out = console()
+    short = t.abbreviations([a["sweep"], a["selected"]])
+    scope = ""
+    if a["other_runs"]:
+        scope = f", and {a['other_runs']} other runs of the experiment on the same data"
+    out.print(
+        f"sweep {short[a['sweep']]}: trial {short[a['selected']]}, best of "
+        f"{a['sweep_trials']} trials by {a['metric']} ({a['direction']}){scope}; "
+        f"{a['observations']} observations of {a['returns_metric']!r}, "
+        f"{fmt_metric(a['periods_per_year'])} per year",
+        highlight=False,
+    )
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right", style="bold")
+    table.add_column("note", style="dim")
+    failed = f"{a['failed_trials']} did not finish" if a["failed_trials"] else ""
+    rows = [
+        ("trials (N)", str(a["trials"]), failed),
+        (
+            "effective trials",
+            f"{a['effective_trials']:.2f}",
+            a["effective_trials_estimator"].replace("_", " "),
+        ),
+        ("Sharpe ratio", fmt_metric(a["sharpe"]), "per period"),
+        ("Sharpe ratio, annualized", fmt_metric(a["sharpe_annualized"]), ""),
+        ("skewness", fmt_metric(a["skew"]), ""),
+        ("kurtosis", fmt_metric(a["kurtosis"]), "3 for a Normal"),
+        ("PSR (against 0)", f"{a['psr']:.4f}", ""),
+        ("SR0", fmt_metric(a["sr0"]), "expected best Sharpe of N unskilled trials, per period"),
+        ("DSR", f"{a['dsr']:.4f}", "PSR against SR0"),
+        ("PBO", f"{a['pbo']:.4f}", f"CSCV, {a['partitions']} partitions"),
+        ("probability of loss OOS", f"{a['prob_oos_loss']:.4f}", ""),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"DSR: {a['reading']}", highlight=False)
+    out.print(f"PBO: {a['pbo_reading']}", highlight=False)
+
+
+@click.command("assess")
+@click.argument("sweep", default="last")
+@click.option(
+    "-m", "--metric", help="Pick the best trial by this metric (default: the sweep's own)."
+)
+@click.option(
+    "--returns-metric",
+    default="returns",
+    show_default=True,
+    help="The metric history holding each trial's per-period returns.",
+)
+@click.option(
+    "--periods-per-year",
+    type=float,
+    default=None,
+    help="Periods per year, to annualize (default: what run.log_returns recorded, else 252).",
+)
+@click.option(
+    "--partitions",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Partitions S of the CSCV behind the PBO (even; needs 2 x S observations).",
+)
+@click.option(
+    "--across",
+    type=click.Choice(["experiment"]),
+    default=None,
+    help="Also count in N every other run of the experiment on the same input data versions.",
+)
+@json_option
+def assess(
+    sweep: str,
+    metric: str | None,
+    returns_metric: str,
+    periods_per_year: float | None,
+    partitions: int,
+    across: str | None,
+    as_json: bool,
+) -> None:
+    """Assess a sweep's best trial as the pick of many: Deflated Sharpe Ratio and PBO.
+
+    SWEEP is a sweep's run id, a unique prefix of it, or `last` (the default). Each finished
+    trial must have logged its per-period returns (run.log_returns(series) in the script); N
+    counts every trial, failed ones too. Prints N, the effective number of independent trials,
+    the winner's Sharpe ratio (per period, annualized), skewness, kurtosis, PSR, SR0, DSR, the
+    PBO and the probability of loss out of sample (docs/selection.md). Exit code 2 when returns
+    are missing or too short, 3 for an unknown sweep.
+
+    \b
+    Examples:
+      pedigree sweep assess last
+      pedigree sweep assess 0199a3f2 --metric sharpe --across experiment --json
+    """
+    t = tracker()
+    result = t.sweeps.assess(
+        sweep,
+        metric=metric,
+        returns_metric=returns_metric,
+        periods_per_year=periods_per_year,
+        partitions=partitions,
+        across=across,
+    )
+    if as_json:
+        emit_json(result)
+        return
+    render_assessment(t, result)
+
+
 class _SweepCommand(click.Command):
-    """Runs a sweep; ``pedigree sweep show ...`` is handed to the ``show`` subcommand.
+    """Runs a sweep; ``pedigree sweep show|assess ...`` is handed to that subcommand.
 
     A click Group cannot both take the trial command as arguments and have subcommands, so the
-    first word decides: ``show`` is the subcommand, anything else is a sweep to run.
+    first word decides: ``show`` or ``assess`` is a subcommand, anything else a sweep to run.
     """
 
-    subcommands: dict[str, click.Command] = {"show": show}
+    subcommands: dict[str, click.Command] = {"show": show, "assess": assess}
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] in self.subcommands:
@@ -238,9 +353,9 @@ class _SweepCommand(click.Command):
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_options(ctx, formatter)
         with formatter.section("Commands"):
-            formatter.write_dl(
-                [(name, cmd.get_short_help_str(80)) for name, cmd in self.subcommands.items()]
-            )
+            # One list per command, so that `show` reads as it always has (scripts match it).
+            for name, cmd in self.subcommands.items():
+                formatter.write_dl([(name, cmd.get_short_help_str(80))])
 
 
 @click.command("sweep", cls=_SweepCommand)

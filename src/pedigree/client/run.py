@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -25,7 +26,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, NoReturn, Protocol
 
-from pedigree.errors import RunImmutable
+from pedigree.errors import InvalidValue, RunImmutable
 from pedigree.values import check_key, check_param_value, metric_step, metric_value
 
 __all__ = ["ActiveRun", "Sink"]
@@ -117,6 +118,40 @@ class ActiveRun:
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         for key, value in metrics.items():
             self.log_metric(key, value, step)
+
+    def log_returns(self, series: Any, periods_per_year: float = 252) -> None:
+        """Record a per-period return series as the metric history ``returns`` (step = position
+        0..T-1) and ``periods_per_year`` as the metric ``returns_periods_per_year``, for
+        ``pedigree sweep assess``. ``series``: a list or tuple, a numpy array or a pandas Series
+        (anything with ``tolist()``). Every value must be a finite number.
+
+        Example (in a backtest script)::
+
+            with pedigree.start_run(experiment="ma-crossover") as run:
+                run.log_returns(daily_returns, periods_per_year=252)  # a pandas Series
+        """
+        values = series.tolist() if callable(getattr(series, "tolist", None)) else series
+        if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
+            raise InvalidValue(
+                "returns must be a list, a tuple, a numpy array or a pandas Series, "
+                f"not {type(series).__name__}"
+            )
+        checked: list[float] = []
+        for position, value in enumerate(values):
+            v = metric_value("returns", value)
+            if not math.isfinite(v):
+                raise InvalidValue(
+                    f"returns[{position}] is {v}: every return must be a finite number"
+                )
+            checked.append(v)
+        ppy = metric_value("returns_periods_per_year", periods_per_year)
+        if not (math.isfinite(ppy) and ppy > 0):
+            raise InvalidValue(
+                f"periods_per_year must be a positive number, not {periods_per_year!r}"
+            )
+        for step, v in enumerate(checked):
+            self.log_metric("returns", v, step)
+        self.log_metric("returns_periods_per_year", ppy, 0)
 
     def flush(self) -> None:
         with self._lock:

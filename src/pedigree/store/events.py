@@ -347,10 +347,17 @@ class ApprovalRecorded(Event):
     note: str | None = None
     actor: str | None = None
     at: float = 0.0
+    # An approval made against a policy (``[approvals] min_dsr``): {"reason", "policy", ...}.
+    # Absent from the payload otherwise, so the approvals logged before it hash as they did.
+    override: dict[str, Any] = UNSET
 
     def __post_init__(self) -> None:
         if self.decision not in ("approved", "rejected"):
             raise InvalidValue(f"a review is approved or rejected, not {self.decision!r}")
+        if self.override is not UNSET:
+            reason = self.override.get("reason") if isinstance(self.override, dict) else None
+            if not isinstance(reason, str) or not reason.strip():
+                raise InvalidValue("an approval's override needs a reason (a non-empty string)")
 
     @property
     def scope(self) -> str | None:
