@@ -26,8 +26,8 @@ from pedigree.config import Project, find_project
 from pedigree.context import Actor, Context, close_all, shared_store
 from pedigree.errors import InvalidInput
 from pedigree.store.events import STATUSES
-from pedigree.tracking import recording
 from pedigree.sweep.grid import SweepSpec
+from pedigree.tracking import recording
 from pedigree.tracking.launcher import LaunchResult, LaunchSpec
 from pedigree.tracking.liveness import STALE_SECONDS
 

@@ -118,6 +118,9 @@ def render_report(t: Tracker, report: SweepReport, columns: list[str]) -> None:
             f"best: {short[best.id]} ({shown}): {metric} {fmt_metric(best.value(metric))}{also}",
             highlight=False,
         )
+        selected = report.selection_line()
+        if selected is not None:
+            out.print(f"  {selected}", highlight=False)
     failed = report.failed
     if failed:
         ids = " ".join(short[r.id] for r in failed[:3]) + (" ..." if len(failed) > 3 else "")
