@@ -68,27 +68,39 @@ class SpoolWriter:
                 pass
 
 
-class SpoolSink:
+class RecordSink:
+    """A :class:`~pedigree.client.run.Sink` that says each call as a record (the spool's
+    format, which the recorder reads); subclasses say where records go (:meth:`emit`) and how
+    a run ends."""
+
+    def emit(self, record: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.emit({"t": "params", "values": params})
+
+    def log_metrics(self, points: list[list[Any]]) -> None:
+        self.emit({"t": "metrics", "points": points})
+
+    def set_seed(self, seed: int) -> None:
+        self.emit({"t": "seed", "seed": seed})
+
+    def declare_io(self, role: str, path: str) -> None:
+        self.emit({"t": "use" if role == "input" else "produce", "path": path})
+
+    def update(self, fields: dict[str, Any]) -> None:
+        self.emit({"t": "attach", **fields})
+
+
+class SpoolSink(RecordSink):
     """Hands a run's records to the ``pedigree run`` recorder through the spool (the
     :class:`~pedigree.client.run.Sink` of a script run under ``pedigree run``)."""
 
     def __init__(self, writer: SpoolWriter) -> None:
         self.writer = writer
 
-    def log_params(self, params: dict[str, Any]) -> None:
-        self.writer.write({"t": "params", "values": params})
-
-    def log_metrics(self, points: list[list[Any]]) -> None:
-        self.writer.write({"t": "metrics", "points": points})
-
-    def set_seed(self, seed: int) -> None:
-        self.writer.write({"t": "seed", "seed": seed})
-
-    def declare_io(self, role: str, path: str) -> None:
-        self.writer.write({"t": "use" if role == "input" else "produce", "path": path})
-
-    def update(self, fields: dict[str, Any]) -> None:
-        self.writer.write({"t": "attach", **fields})
+    def emit(self, record: dict[str, Any]) -> None:
+        self.writer.write(record)
 
     def finish(self, status: str, error: str | None) -> None:
         # The recorder ends the run when the process exits; a failure seen here is reported so

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from pedigree.client.spool import RecordSink
 from pedigree.context import Context
 from pedigree.errors import PedigreeError
 from pedigree.store import events as ev
@@ -237,7 +238,7 @@ def _io_events(
     return io_events(ctx, run_id, declared, cwd, files)
 
 
-class StoreSink:
+class StoreSink(RecordSink):
     """Records a run from inside the process that runs it (the SDK outside ``pedigree run``).
 
     It hands the :class:`~pedigree.client.run.ActiveRun`'s records straight to a
@@ -253,7 +254,7 @@ class StoreSink:
         self._capture_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
-        # The heartbeat thread flushes buffered metrics too.
+        # The heartbeat thread flushes buffered metrics too: one record at a time.
         self._write_lock = threading.Lock()
 
     def start(self, run: ActiveRun) -> None:
@@ -286,21 +287,9 @@ class StoreSink:
             except Exception as exc:
                 _say(f"heartbeat failed: {exc}")
 
-    def log_params(self, params: dict[str, Any]) -> None:
-        self.recorder.take({"t": "params", "values": params})
-
-    def log_metrics(self, points: list[list[Any]]) -> None:
+    def emit(self, record: dict[str, Any]) -> None:
         with self._write_lock:
-            self.recorder.take({"t": "metrics", "points": points})
-
-    def set_seed(self, seed: int) -> None:
-        self.recorder.take({"t": "seed", "seed": seed})
-
-    def declare_io(self, role: str, path: str) -> None:
-        self.recorder.take({"t": "use" if role == "input" else "produce", "path": path})
-
-    def update(self, fields: dict[str, Any]) -> None:
-        self.recorder.take({"t": "attach", **fields})
+            self.recorder.take(record)
 
     def finish(self, status: str, error: str | None) -> None:
         self._stop.set()
