@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pedigree.store.reader import Reader
 
-__all__ = ["selection_context", "sentence"]
+__all__ = ["enrich_records", "selection_context", "sentence"]
 
 
 def selection_context(reader: Reader, run_id: str) -> dict[str, Any] | None:
@@ -96,3 +96,13 @@ def sentence(selection: dict[str, Any], *, sweep_label: str | None = None) -> st
     experiment = selection.get("experiment")
     of = f" of {experiment}" if experiment else ""
     return text + f"; {other} other run{'s' if other != 1 else ''}{of} on the same data"
+
+
+def enrich_records(reader: Reader, records: list[dict[str, Any]], detail: bool) -> None:
+    """``selection`` on each ``show`` record (``detail``): a sweep trial's context, else None."""
+    if not detail:
+        return
+    for record in records:
+        record["selection"] = (
+            selection_context(reader, record["id"]) if record.get("parent") else None
+        )

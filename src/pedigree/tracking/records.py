@@ -28,8 +28,9 @@ def _enrichers() -> list[Enricher]:
     from pedigree.audit.approvals import enrich_records as approvals
     from pedigree.data.linking import enrich_records as io
     from pedigree.reproduce.records import enrich_records as reproductions
+    from pedigree.selection.context import enrich_records as selection
 
-    return [io, reproductions, approvals]
+    return [io, reproductions, approvals, selection]
 
 
 def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
@@ -56,14 +57,6 @@ def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[di
     ]
     for enrich in _enrichers():
         enrich(reader, records, detail)
-    if detail:
-        from pedigree.selection.context import selection_context
-
-        # A sweep trial says it was one of many (pedigree.selection.context); None otherwise.
-        for record in records:
-            record["selection"] = (
-                selection_context(reader, record["id"]) if record.get("parent") else None
-            )
     return records
 
 
