@@ -55,6 +55,15 @@ def _plain(value: Any) -> Any:
 
 
 def check_param_value(key: str, value: Any) -> Any:
+    # Most parameters are small scalars: they cannot exceed the limit, so they skip the JSON
+    # encoding that measures the others (each value is checked by the SDK and again by its event).
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value
+    if kind is int and value.bit_length() < 4096:  # far from the int-to-str digit limit
+        return value
+    if kind is str and len(value) * 6 <= MAX_PARAM_BYTES:  # 6: the longest JSON escape
+        return value
     value = _plain(value)
     try:
         size = len(json.dumps(value, ensure_ascii=False).encode())
