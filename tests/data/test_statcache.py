@@ -110,3 +110,60 @@ def test_many_files_are_looked_up_in_batches(tmp_path: Path) -> None:
     looked = cache.lookup(files)
     assert all(d is not None for d in looked)
     assert {str(d) for d in looked} == {str(f.digest) for f in files}
+
+
+def test_an_in_place_edit_with_the_mtime_put_back_is_caught(tmp_path: Path) -> None:
+    """Issue 19 F: ``touch -r`` restores size and mtime, but not the ctime."""
+    f = tmp_path / "prices.csv"
+    f.write_bytes(b"100.0")
+    old = time.time_ns() - 10_000_000_000
+    os.utime(f, ns=(old, old))
+    cache = StatCache(tmp_path / "stat.db")
+    first = scan(f)
+    hash_files(first, cache=cache)
+    time.sleep(0.02)  # past the ctime clock's granularity, so the edit moves it
+
+    with open(f, "r+b") as out:  # same inode, same size
+        out.write(b"999.9")
+    os.utime(f, ns=(old, old))  # and the same mtime
+    second = scan(f)
+    assert (second[0].ino, second[0].size, second[0].mtime_ns) == (
+        first[0].ino,
+        first[0].size,
+        first[0].mtime_ns,
+    )
+    hash_files(second, cache=cache)
+    assert second[0].digest == hash_bytes(b"999.9")
+
+
+def test_an_entry_whose_ctime_is_not_older_than_its_stamp_is_not_trusted(tmp_path: Path) -> None:
+    """Racily clean by ctime (a chmod or an edit just before hashing): hashed again."""
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"x")
+    old = time.time_ns() - 10_000_000_000
+    os.utime(f, ns=(old, old))  # an old mtime, but the ctime is now
+    cache = StatCache(tmp_path / "stat.db")
+    files = scan(f)
+    cache.record([(files[0], hash_bytes(b"x"))], stamp=files[0].ctime_ns)
+    assert cache.lookup(files) == [None]
+    cache.record([(files[0], hash_bytes(b"x"))], stamp=files[0].ctime_ns + 1)
+    assert cache.lookup(files) == [hash_bytes(b"x")]
+
+
+def test_a_cache_from_before_ctime_was_kept_is_dropped(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "stat.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE entries (ino INTEGER, dev INTEGER, size INTEGER, mtime_ns INTEGER,"
+        " digest BLOB, stamp_ns INTEGER, PRIMARY KEY (ino, dev))"
+    )
+    old.commit()
+    old.close()
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"x")
+    cache = StatCache(path)
+    files = scan(f)
+    cache.record([(files[0], hash_bytes(b"x"))], stamp=time.time_ns() + 10**9)
+    assert cache.lookup(files) == [hash_bytes(b"x")]

@@ -177,7 +177,13 @@ def _pedigree_capture() -> None:
                     if path.__class__ is not int and path not in stats_before:
                         # What the file held before this write (an input the run rewrites).
                         s = stat(path)
-                        stats_before[path] = [s.st_size, s.st_mtime_ns, s.st_dev, s.st_ino]
+                        stats_before[path] = [
+                            s.st_size,
+                            s.st_mtime_ns,
+                            s.st_dev,
+                            s.st_ino,
+                            s.st_ctime_ns,
+                        ]
             except Exception:
                 pass  # not there yet, or an odd path object: nothing to remember
             if len(events) > 20000 and not busy[0]:
@@ -190,7 +196,13 @@ def _pedigree_capture() -> None:
                 append((dst, None, rename_flags))
                 if dst not in stats_before:
                     s = stat(dst)
-                    stats_before[dst] = [s.st_size, s.st_mtime_ns, s.st_dev, s.st_ino]
+                    stats_before[dst] = [
+                        s.st_size,
+                        s.st_mtime_ns,
+                        s.st_dev,
+                        s.st_ino,
+                        s.st_ctime_ns,
+                    ]
             except Exception:
                 pass
         elif event == "os.chdir" or event == "os.fchdir":

@@ -44,6 +44,7 @@ class Stat:
     mtime_ns: int
     dev: int
     ino: int
+    ctime_ns: int = -1  # -1: not known (a record from before ctime was kept): never trusted
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Captured:
 
 
 def _stat(value: Any) -> Stat | None:
-    if isinstance(value, list) and len(value) == 4 and all(type(v) is int for v in value):
+    if isinstance(value, list) and len(value) in (4, 5) and all(type(v) is int for v in value):
         return Stat(*value)
     return None
 

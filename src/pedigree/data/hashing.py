@@ -60,6 +60,7 @@ class FileInfo:
     ino: int
     digest: Digest | None = None
     target: str | None = None  # a symlink's target text
+    ctime_ns: int = -1  # -1: not known (then the stat cache never trusts an entry for it)
 
     @classmethod
     def from_stat(cls, path: str, rel: str, st: os.stat_result) -> FileInfo:
@@ -68,14 +69,18 @@ class FileInfo:
             data = os.fsencode(target)
             return cls(
                 path, rel, SYMLINK, len(data), st.st_mtime_ns, st.st_dev, st.st_ino,
-                hash_bytes(data), target,
+                hash_bytes(data), target, st.st_ctime_ns,
             )  # fmt: skip
-        return cls(path, rel, FILE, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+        return cls(
+            path, rel, FILE, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino,
+            ctime_ns=st.st_ctime_ns,
+        )  # fmt: skip
 
     def same_state(self, st: os.stat_result) -> bool:
         return (
             st.st_size == self.size
             and st.st_mtime_ns == self.mtime_ns
+            and st.st_ctime_ns == self.ctime_ns
             and st.st_ino == self.ino
             and st.st_dev == self.dev
         )
@@ -126,6 +131,7 @@ def scan(
                             FileInfo(
                                 entry.path, prefix + entry.name, FILE, est.st_size,
                                 est.st_mtime_ns, est.st_dev, est.st_ino,
+                                ctime_ns=est.st_ctime_ns,
                             )
                         )  # fmt: skip
                         continue

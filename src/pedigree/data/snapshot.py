@@ -121,7 +121,7 @@ def take(
         files = scan(source, skip=lambda p: p in skip)
         fingerprint = _fingerprint(files)
         if cache is not None and files:
-            newest = max(f.mtime_ns for f in files)
+            newest = max(max(f.mtime_ns, f.ctime_ns) for f in files)
             hit = cache.tree_lookup(source, fingerprint, newest)
             if hit is not None and (objects is None or objects.has(hit[0])):
                 digest, size, count = hit
@@ -195,7 +195,8 @@ def hash_path(
 def _fingerprint(files: list[FileInfo]) -> bytes:
     """A digest of every file's path and stat (and link target): equal means "nothing moved"."""
     text = "\x00".join(
-        f"{f.rel}\x01{f.size}\x01{f.mtime_ns}\x01{f.ino}\x01{f.dev}\x01{f.target or ''}"
+        f"{f.rel}\x01{f.size}\x01{f.mtime_ns}\x01{f.ctime_ns}\x01{f.ino}\x01{f.dev}\x01"
+        f"{f.target or ''}"
         for f in files
     )
     return hash_bytes(text.encode("utf-8", "surrogateescape")).hex.encode()

@@ -1,7 +1,11 @@
 """The stat cache: digests of files already hashed on this machine, so they are not hashed again.
 
-An entry maps a file's identity and state, (device, inode, size, mtime_ns), to the digest its
-bytes had. It lives in ``.pedigree/cache/stat.db``, a SQLite file of its own opened with the
+An entry maps a file's identity and state, (device, inode, size, mtime_ns, ctime_ns), to the
+digest its bytes had. The ctime matters: an in-place edit whose mtime is put back (``touch -r``,
+``rsync -t``, an archive extractor) keeps inode, size and mtime, but the kernel moves the ctime and
+no user call can set it back, so such a file is hashed again.
+
+It lives in ``.pedigree/cache/stat.db``, a SQLite file of its own opened with the
 standard library (not the metadata store: it is machine-local and disposable; deleting it only
 costs re-hashing).
 
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS entries (
     dev INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     digest BLOB NOT NULL,
     stamp_ns INTEGER NOT NULL,
     PRIMARY KEY (ino, dev)
@@ -55,6 +60,8 @@ CREATE TABLE IF NOT EXISTS trees (
     stamp_ns INTEGER NOT NULL
 )
 """
+# Bumped when an entry's key changes (2: ctime added); an older cache is dropped, not migrated.
+_VERSION = 2
 # SQLite allows 32766 bound parameters since 3.32; stay well below.
 _BATCH = 10_000
 _INT64 = (1 << 63) - 1
@@ -71,6 +78,8 @@ class StatKey(Protocol):
     def size(self) -> int: ...
     @property
     def mtime_ns(self) -> int: ...
+    @property
+    def ctime_ns(self) -> int: ...
 
 
 def _int64(value: int) -> int:
@@ -98,6 +107,10 @@ class StatCache:
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")  # a lost entry only costs a re-hash
+            if conn.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
+                conn.execute("DROP TABLE IF EXISTS entries")
+                conn.execute("DROP TABLE IF EXISTS trees")
+                conn.execute(f"PRAGMA user_version = {_VERSION}")
             conn.execute(_SCHEMA)
             conn.execute(_TREES)
         except (sqlite3.Error, OSError):
@@ -134,16 +147,21 @@ class StatCache:
         get = rows.get
         for i, f in enumerate(files):
             row = get((f.ino, _int64(f.dev)))
-            # Trusted only if the file was last written before the hash was taken (git's rule
-            # for racily clean entries).
-            if row is not None and row[0] == f.size and row[1] == f.mtime_ns < row[3]:
-                out[i] = Digest(ALGORITHM, row[2].hex())
+            # Trusted only if the file was last written (and its inode last changed) before the
+            # hash was taken (git's rule for racily clean entries).
+            if (
+                row is not None
+                and row[0] == f.size
+                and row[1] == f.mtime_ns < row[4]
+                and row[2] == f.ctime_ns < row[4]
+            ):
+                out[i] = Digest(ALGORITHM, row[3].hex())
         return out
 
     def _rows(
         self, conn: sqlite3.Connection, files: Sequence[StatKey]
-    ) -> dict[tuple[int, int], tuple[int, int, bytes, int]]:
-        select = "SELECT ino, dev, size, mtime_ns, digest, stamp_ns FROM entries"
+    ) -> dict[tuple[int, int], tuple[int, int, int, bytes, int]]:
+        select = "SELECT ino, dev, size, mtime_ns, ctime_ns, digest, stamp_ns FROM entries"
         inos = list({f.ino for f in files})
         # Reading the whole table costs less per row than looking keys up: do that when the
         # files asked about are a good part of it.
@@ -151,7 +169,7 @@ class StatCache:
             total = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
             if total < 4 * len(inos):
                 return {(r[0], r[1]): r[2:] for r in conn.execute(select).fetchall()}
-        found: dict[tuple[int, int], tuple[int, int, bytes, int]] = {}
+        found: dict[tuple[int, int], tuple[int, int, int, bytes, int]] = {}
         for start in range(0, len(inos), _BATCH):
             chunk = inos[start : start + _BATCH]
             marks = ",".join("?" * len(chunk))
@@ -165,7 +183,7 @@ class StatCache:
         if conn is None:
             return
         rows = [
-            (f.ino, _int64(f.dev), f.size, f.mtime_ns, bytes.fromhex(d.hex), stamp)
+            (f.ino, _int64(f.dev), f.size, f.mtime_ns, f.ctime_ns, bytes.fromhex(d.hex), stamp)
             for f, d in items
             if d.algorithm == ALGORITHM
         ]
@@ -173,7 +191,7 @@ class StatCache:
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             conn.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
