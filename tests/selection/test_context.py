@@ -96,3 +96,29 @@ def test_a_run_outside_a_sweep_has_no_selection_context(project: Project) -> Non
     record = _json(project, "show", "last")
     assert record["selection"] is None
     assert "selected" not in project.pedigree("show", "last").out
+
+
+def test_an_approval_of_a_sweep_trial_records_how_it_was_selected(project: Project) -> None:
+    project.write("trial.py", SCRIPT)
+    project.write("data.csv", "a,b\n1,2\n")
+    project.commit("trial")
+    report = _sweep(project, "1,2")
+    best = report["trials"][0]["id"]
+    context = _json(project, "show", best)["selection"]
+
+    approved = _json(project, "approve", best, "-n", "checked")
+    assert approved["selection"] == context
+
+    # The audit chain holds it (what the reviewer was shown), and the text output says it.
+    logged = [
+        e for e in _json(project, "audit", "log", "--run", best) if e["kind"] == "approval.recorded"
+    ]
+    assert logged[0]["payload"]["selection"] == context
+    text = project.pedigree("approve", report["trials"][1]["id"])
+    assert text.code == 0, text.err
+    assert "trial: rank 2 of 2 trials by score (maximize)" in text.out
+    assert project.pedigree("audit", "verify").code == 0
+
+    # A run outside a sweep: nothing to record.
+    assert project.pedigree("run", "-q", "-e", "ctx", "--", PYTHON, "trial.py").code == 0
+    assert _json(project, "approve", "last")["selection"] is None

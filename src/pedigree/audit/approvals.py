@@ -146,6 +146,7 @@ def review(
                     f"the note and override are {len(note):,} characters; the limit is {MAX_NOTE:,}"
                 )
     approval: dict[str, Any] = {}
+    selection: dict[str, Any] = {}
 
     def build(reader: Reader) -> list[Event]:
         found = resolve_target(reader, target, root=ctx.project.root)
@@ -169,12 +170,25 @@ def review(
         )
         # A run's review is filed under the run (ApprovalRecorded.scope), so that
         # `audit log --run` lists it with the run.
+        extra: dict[str, Any] = {}
         if recorded_override is not None:
-            return [ApprovalRecorded(**approval, override=recorded_override)]
-        return [ApprovalRecorded(**approval)]
+            extra["override"] = recorded_override
+        if target_type == "run":
+            from pedigree.selection.context import selection_context
+
+            selected = selection_context(reader, key)
+            if selected is not None:
+                extra["selection"] = selection
+                selection.update(selected)
+        return [ApprovalRecorded(**approval, **extra)]
 
     ctx.write(build)
-    return {**approval, "at": iso(approval["at"]), "override": recorded_override}
+    return {
+        **approval,
+        "at": iso(approval["at"]),
+        "override": recorded_override,
+        "selection": selection or None,
+    }
 
 
 def _as_json(a: Approval) -> dict[str, Any]:

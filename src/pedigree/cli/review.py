@@ -25,6 +25,12 @@ def _review(
         + (f": {escape(approval['note'])}" if approval["note"] else ""),
         highlight=False,
     )
+    if approval.get("selection"):
+        from pedigree.selection.context import sentence
+
+        # What the reviewer approved is one of many trials: the record keeps it, and says it.
+        label = "selected" if approval["selection"]["selected"] else "trial"
+        console().print(f"  {label}: {escape(sentence(approval['selection']))}", highlight=False)
 
 
 @click.command()

@@ -350,6 +350,9 @@ class ApprovalRecorded(Event):
     # An approval made against a policy (``[approvals] min_dsr``): {"reason", "policy", ...}.
     # Absent from the payload otherwise, so the approvals logged before it hash as they did.
     override: dict[str, Any] = UNSET
+    # For a sweep trial, how it was selected when it was reviewed (``selection.context``):
+    # the record keeps what the reviewer was shown. Absent otherwise.
+    selection: dict[str, Any] = UNSET
 
     def __post_init__(self) -> None:
         if self.decision not in ("approved", "rejected"):
