@@ -370,6 +370,8 @@ def checkout(
             f"{shown}",
             hint="add them first (pedigree data add), or pass --force to discard them",
         )
+    if not single:
+        _refuse_links_inside(dest, [e.path for e in todo] + (extra if clean else []))
     for e in todo:  # fail before writing anything if an object is missing
         if not objects.has(e.digest):
             raise ObjectNotFound(f"object {e.digest} of {version.ref} ({e.path}) is missing")
@@ -417,6 +419,29 @@ def checkout(
                 tmp.unlink()
     result.written = len(todo)
     return result
+
+
+def _refuse_links_inside(dest: Path, paths: list[str]) -> None:
+    """Refuse when a folder a checkout would write into is a symlink (``ds/sub -> /elsewhere``).
+
+    A checkout writes only through folders it can see are real: following a link it did not
+    create could write outside the project. Links that are entries themselves are replaced, not
+    followed, so only the parent chain of each path is looked at (each folder once).
+    """
+    seen: dict[str, bool] = {}
+    for path in paths:
+        parts = path.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            link = seen.get(folder)
+            if link is None:
+                link = seen[folder] = os.path.islink(dest / folder)
+            if link:
+                raise Conflict(
+                    f"{dest / folder} is a symlink; a checkout never writes through a link "
+                    "it did not create",
+                    hint="remove the link, or check out somewhere else with --to DIR",
+                )
 
 
 def _remove(path: Path) -> None:
