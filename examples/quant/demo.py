@@ -136,7 +136,7 @@ class Demo:
             shutil.copy2(HERE / name, self.workdir / name)
         (self.workdir / ".gitignore").write_text(
             "# data and results are versioned by Pedigree, not git\n"
-            f"data/\nresults/\n*.png\n{MARKER}\n"
+            f"data/\nresults/\n*.png\n*.html\n{MARKER}\n"
         )
         self.say(f"workspace: {self.workdir}")
         self.say(f"code: {', '.join(CODE)} (from examples/quant/)")
@@ -191,6 +191,10 @@ class Demo:
         )
         self.say(f"run {best['id']}")
         self.selection(report)
+        # The compliance report of the winner says the same, in its "How this result was
+        # selected" section, for whoever reviews it.
+        self.run(f"pedigree report {best['id']} -o winner-report.html")
+        self.say('its compliance report: winner-report.html ("How this result was selected")')
         return best
 
     def selection(self, report: dict[str, Any]) -> None:
