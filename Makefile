@@ -27,6 +27,7 @@ dev: venv
 	$(PIP) install --no-deps $(DEMO_DATA)
 
 demo: venv
+	@echo "installing Pedigree and the demo's packages into $(VENV) (a minute or so the first time)"
 	$(PIP) install -e ".[demo]"
 	$(PIP) install --no-deps $(DEMO_DATA)
 	$(BIN)/python examples/quant/demo.py

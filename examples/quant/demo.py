@@ -375,9 +375,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nplot: {png}")
     print(
         f"done in {time.monotonic() - started:.1f} s; look around: cd {demo.workdir} && "
-        "pedigree runs"
+        f"{_pedigree_command()} runs"
     )
     return 0
+
+
+def _pedigree_command() -> str:
+    """``pedigree`` as the user can type it: plain when their shell finds this environment's
+    command, else its full path (``make demo`` does not activate the virtualenv)."""
+    ours = Path(sys.executable).parent / "pedigree"
+    found = shutil.which("pedigree")
+    if found is not None and Path(found).resolve() == ours.resolve():
+        return "pedigree"
+    return str(ours)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Path, str]) -> None:
     # Reproduced from the record, although the data on disk has changed since.
     assert "\n    identical: run " in out
     assert "(skipped" not in out
+    # The last line's command works as printed, with or without the virtualenv active.
+    command = out.splitlines()[-1].split("look around: ", 1)[1]
+    assert command.startswith(f"cd {workdir} && ")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEDIGREE_")}
+    listed = subprocess.run(command, shell=True, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "ma-crossover" in listed.stdout
     plot_line = out.splitlines()[-2]
     assert plot_line == f"plot: {workdir / 'sharpe_vs_window.png'}"
 
