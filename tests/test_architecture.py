@@ -27,6 +27,7 @@ DOMAIN = (
     "report",
     "tracking",
     "selection",
+    "models",
 )
 BACKENDS = ("store", "objects")
 FACES = ("cli", "server", "ui")

@@ -18,6 +18,7 @@ PUBLIC = [
     "__version__",
     "active_run",
     "end_run",
+    "get",
     "get_run",
     "log_metric",
     "log_metrics",

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 from pedigree._version import __version__
 
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
     import pandas
 
     from pedigree.api import Tracker
@@ -48,6 +51,7 @@ __all__ = [
     "__version__",
     "active_run",
     "end_run",
+    "get",
     "get_run",
     "log_metric",
     "log_metrics",
@@ -146,3 +150,12 @@ def runs_frame(
     return Tracker.from_env().runs_frame(
         experiment=experiment, where=where, order_by=order_by, limit=limit
     )
+
+
+def get(target: str, dest: str | os.PathLike[str] | None = None, *, force: bool = False) -> Path:
+    """Stored content back by its record: a digest, ``RUN:PATH``, ``DATASET@vN[:PATH]`` or a
+    model ``NAME@ALIAS`` / ``NAME/N``, written at ``dest`` (verified, never overwriting other
+    content without ``force``); without ``dest``, a read-only path inside the project cache."""
+    from pedigree.api import Tracker
+
+    return Tracker.from_env().models.get(target, dest=dest, force=force).path

@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     import pandas
 
     from pedigree.api.audit import AuditAPI
+    from pedigree.api.bundle import BundleAPI
     from pedigree.api.data import DataAPI
     from pedigree.api.lineage import LineageAPI
+    from pedigree.api.models import ModelsAPI
     from pedigree.api.reports import ReportsAPI
     from pedigree.api.reproduce import ReproduceAPI
     from pedigree.api.sweeps import SweepsAPI
@@ -139,6 +141,18 @@ class Tracker:
         from pedigree.api.audit import AuditAPI
 
         return AuditAPI(self.ctx)
+
+    @cached_property
+    def bundle(self) -> BundleAPI:
+        from pedigree.api.bundle import BundleAPI
+
+        return BundleAPI(self.ctx)
+
+    @cached_property
+    def models(self) -> ModelsAPI:
+        from pedigree.api.models import ModelsAPI
+
+        return ModelsAPI(self.ctx)
 
     # -- writing runs --------------------------------------------------------------------------
 

@@ -17,13 +17,14 @@ from sqlalchemy.engine import Connection
 
 from pedigree.store.reads.data import DataReads
 from pedigree.store.reads.lineage import LineageReads
+from pedigree.store.reads.models import ModelReads
 from pedigree.store.reads.reviews import ReviewReads
 from pedigree.store.reads.runs import RunReads
 
 __all__ = ["Reader"]
 
 
-class Reader(RunReads, DataReads, LineageReads, ReviewReads):
+class Reader(RunReads, DataReads, LineageReads, ReviewReads, ModelReads):
     """Queries over one connection, inside one transaction (a consistent snapshot)."""
 
     def __init__(self, conn: Connection) -> None:

@@ -1,0 +1,1 @@
+"""Models and artifacts: get any stored artifact back by its record (:mod:`.get`)."""
