@@ -287,6 +287,12 @@ def _destination(ctx: Context, version: DatasetVersion, to: str | None) -> Path:
     if to is None:
         if version.path is None:
             raise InvalidInput(f"{version.ref} has no recorded path; give --to DIR")
+        parts = Path(version.path).parts
+        if not parts or Path(version.path).is_absolute() or ".." in parts:
+            raise IntegrityError(
+                f"{version.ref}: the recorded path {version.path!r} is outside the project; "
+                "give --to DIR"
+            )
         return ctx.project.root / version.path
     dest = Path(os.path.abspath(to))
     if version.kind != "dir" and dest.is_dir() and not dest.is_symlink():
@@ -319,11 +325,14 @@ def checkout(
 
     Files already right are left alone. A file the checkout would overwrite (or, with ``clean``,
     delete) whose content is in no stored version is refused unless ``force``: a checkout never
-    silently loses work. Every check happens before the first write.
+    silently loses work. Every check happens before the first write, the first of them that the
+    store passes ``audit verify`` (a record edited behind Pedigree's back is not acted on).
     """
+    from pedigree.audit.guard import require_intact
     from pedigree.data.hashing import Progress, hash_files, scan, workers
     from pedigree.data.tree import check_relpath
 
+    require_intact(ctx, "nothing was checked out")
     version = get(ctx, ref)
     manifest = entries(ctx, version)
     dest = _destination(ctx, version, to)

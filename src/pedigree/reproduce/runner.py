@@ -211,6 +211,10 @@ def reproduce(
     atol = check_tolerance("atol", atol)
     if env not in ("current", "rebuild"):
         raise InvalidInput(f"--env must be current or rebuild, not {env!r}")
+    from pedigree.audit.guard import require_intact
+
+    # The command, its inputs and its code are run as recorded: only if the chain vouches for them.
+    require_intact(ctx, "nothing was reproduced")
     original = _run_record(ctx, ref)
     if original["status"] == "running":
         raise InvalidInput(f"run {original['id']} is still running; reproduce it once it ends")

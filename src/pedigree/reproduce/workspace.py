@@ -5,6 +5,12 @@ never touched: git only notes the extra worktree, and forgets it when it is remo
 recorded patch is applied with ``git apply``, the untracked files the run saw are written from the
 object store, and every input file is put back at its recorded path with its recorded bytes.
 
+Nothing is written outside the checkout: a recorded path that is absolute or climbs out with
+``..`` is refused as a hostile record (:class:`IntegrityError`), and a path whose folders include a
+symlink leaving the checkout (a committed ``data -> /abs/realdata``) is refused rather than
+written through (:class:`CannotReproduce`); a file already at the path is replaced, never
+written through.
+
 >>> import subprocess, tempfile
 >>> from pedigree.config import init_project
 >>> from pedigree.context import Context
@@ -31,7 +37,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import CannotReproduce, IntegrityError, ObjectNotFound
@@ -85,6 +91,33 @@ def git_root(path: Path) -> Path | None:
     if proc.returncode != 0:
         return None
     return Path(proc.stdout.decode().strip())
+
+
+def inside(worktree: Path, base: Path, rel: str, what: str) -> Path:
+    """``base / rel``, where ``rel`` is a recorded path and ``base`` is in ``worktree``.
+
+    Refuses ``rel`` when it is absolute or climbs with ``..`` (a record that escapes its root),
+    and when a folder on the way from ``worktree`` is a symlink that leaves the checkout.
+    """
+    pure = PurePosixPath(rel)
+    if not rel or "\x00" in rel or pure.is_absolute() or ".." in pure.parts:
+        raise IntegrityError(
+            f"{what}: the recorded path {rel!r} escapes its folder; nothing is written there"
+        )
+    target = base.joinpath(*pure.parts)
+    top = os.path.realpath(worktree)
+    folder = worktree
+    for part in target.relative_to(worktree).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            real = os.path.realpath(folder)
+            if os.path.commonpath([top, real]) != top:
+                link = folder.relative_to(worktree)
+                raise CannotReproduce(
+                    f"{what}: {link} is a symlink to {os.readlink(folder)}, outside the "
+                    "checkout; a reproduction never writes outside its checkout"
+                )
+    return target
 
 
 def _restore(ctx: Context, digest: str, dest: Path, what: str, fallback: Path | None) -> None:
@@ -191,11 +224,12 @@ def _fill(
                 )
     for u in code.get("untracked") or []:
         if u.get("digest"):
+            what = f"untracked file {u['path']}"
             _restore(
                 ctx,
                 u["digest"],
-                dest / u["path"],
-                f"untracked file {u['path']}",
+                inside(dest, dest, u["path"], what),
+                what,
                 original_root / u["path"],
             )
         else:
@@ -212,20 +246,24 @@ def _fill(
                 raise CannotReproduce(
                     f"input folder {path} ({item['digest']}) has no recorded manifest"
                 )
+            inside(dest, root, path, f"input {path}")
             for rel, digest in files:
+                what = f"input {path}/{rel}"
                 _restore(
                     ctx,
                     digest,
-                    root / path / rel,
-                    f"input {path}/{rel}",
+                    inside(dest, root, f"{path}/{rel}", what),
+                    what,
                     project_root / path / rel,
                 )
         else:
-            _restore(ctx, item["digest"], root / path, f"input {path}", project_root / path)
+            what = f"input {path}"
+            _restore(ctx, item["digest"], inside(dest, root, path, what), what, project_root / path)
 
     recorded_cwd = Path(run.get("cwd") or original_root)
     try:
-        ws.cwd = dest / recorded_cwd.relative_to(original_root)
+        rel_cwd = recorded_cwd.relative_to(original_root).as_posix()
+        ws.cwd = inside(dest, dest, rel_cwd, "the run's folder")
     except ValueError:
         ws.notes.append(f"the run's folder {recorded_cwd} was outside its repository")
         ws.cwd = root
