@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas
 
     from pedigree.api.audit import AuditAPI
+    from pedigree.api.bundle import BundleAPI
     from pedigree.api.data import DataAPI
     from pedigree.api.lineage import LineageAPI
     from pedigree.api.models import ModelsAPI
@@ -140,6 +141,12 @@ class Tracker:
         from pedigree.api.audit import AuditAPI
 
         return AuditAPI(self.ctx)
+
+    @cached_property
+    def bundle(self) -> BundleAPI:
+        from pedigree.api.bundle import BundleAPI
+
+        return BundleAPI(self.ctx)
 
     @cached_property
     def models(self) -> ModelsAPI:

@@ -28,6 +28,7 @@ COMMANDS = {
     "sweep": "pedigree.cli.sweep:sweep",
     "plot": "pedigree.cli.plot:plot",
     "audit": "pedigree.cli.audit:audit",
+    "bundle": "pedigree.cli.bundle:bundle",
     "approve": "pedigree.cli.review:approve",
     "reject": "pedigree.cli.review:reject",
     "report": "pedigree.cli.report:report",
