@@ -226,3 +226,32 @@ def test_unknown_target_is_one_line(cli, project: Project, tmp_path: Path) -> No
     assert res.code != 0
     assert res.err.startswith("error: ")
     assert not (tmp_path / "x.pedigree").exists()
+
+
+STEP2 = """\
+import pathlib
+model = pathlib.Path("out/model.txt").read_text()
+parts = sorted(p.read_text() for p in pathlib.Path("data/dir").iterdir())
+pathlib.Path("out/final.txt").write_text(model + "".join(parts))
+"""
+
+
+def test_a_lineage_of_two_runs_with_a_folder_and_a_review(
+    project: Project, bundled: Path, tmp_path: Path
+) -> None:
+    project.write("data/dir/a.txt", "a\n")
+    project.write("data/dir/b.txt", "b\n")
+    project.write("step2.py", STEP2)
+    project.commit("step 2")
+    res = project.pedigree("run", "--input", "data/dir", "--", PYTHON, "step2.py")
+    assert res.code == 0, res.err
+    assert project.pedigree("approve", "last", "--note", "fine").code == 0
+    out = tmp_path / "two.pedigree"
+    assert project.pedigree("bundle", "last", "-o", str(out)).code == 0
+    res = verify_in_empty(project, out, tmp_path)
+    assert res.code == 0, res.out
+    checked = json.loads(res.out)["checked"]
+    assert (checked["runs"], checked["trees"], checked["code bundles"]) == (2, 1, 2)
+    assert checked["objects"] == 5  # prices, model, final, and the folder's two files
+    show = json.loads(project.pedigree("bundle", "show", str(out), "--json").out)
+    assert [a["decision"] for a in show["runs"][0]["approvals"]] == ["approved"]
