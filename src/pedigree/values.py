@@ -17,6 +17,8 @@ from pedigree.errors import InvalidParam, InvalidValue
 __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_PARAM_BYTES",
+    "MAX_STEP",
+    "MIN_STEP",
     "check_key",
     "check_param_value",
     "metric_step",
@@ -25,6 +27,8 @@ __all__ = [
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_BYTES = 64 * 1024
+MAX_STEP = (1 << 63) - 1
+MIN_STEP = -(1 << 63)
 
 
 def check_key(key: object, what: str = "key") -> str:
@@ -34,7 +38,21 @@ def check_key(key: object, what: str = "key") -> str:
         raise InvalidValue(f"{what} {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters")
     if any(ord(c) < 32 for c in key):
         raise InvalidValue(f"{what} {key!r} contains control characters")
+    if not key.isascii():
+        _check_text(key, what)
     return key
+
+
+def _check_text(text: str, what: str) -> None:
+    """Refuse a string that is not valid Unicode text (a lone surrogate, as ``os.fsdecode`` makes
+    of a non-UTF-8 file name): it cannot be stored, and would fail later, far from the call."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end]
+        raise InvalidValue(
+            f"{what} {text[:40]!r} is not valid text: it holds the lone surrogate {bad!r}"
+        ) from None
 
 
 def _plain(value: Any) -> Any:
@@ -63,6 +81,8 @@ def check_param_value(key: str, value: Any) -> Any:
     if kind is int and value.bit_length() < 4096:  # far from the int-to-str digit limit
         return value
     if kind is str and len(value) * 6 <= MAX_PARAM_BYTES:  # 6: the longest JSON escape
+        if not value.isascii():
+            _check_text(value, f"parameter {key!r}: the value")
         return value
     value = _plain(value)
     try:
@@ -90,7 +110,15 @@ def metric_value(key: str, value: Any) -> float:
 
 
 def metric_step(key: str, step: Any) -> int:
+    """A step: an integer that fits the store's 64-bit column (checked here, at the call, so one
+    bad step is refused alone instead of failing the batch it would be written with)."""
     try:
-        return operator.index(step)
+        value = operator.index(step)
     except TypeError:
         raise InvalidValue(f"the step of metric {key!r} must be an integer, not {step!r}") from None
+    if not MIN_STEP <= value <= MAX_STEP:
+        raise InvalidValue(
+            f"the step of metric {key!r} is {value}; steps are 64-bit integers "
+            f"({MIN_STEP} to {MAX_STEP})"
+        )
+    return value

@@ -27,7 +27,14 @@ from types import TracebackType
 from typing import Any, NoReturn, Protocol
 
 from pedigree.errors import InvalidValue, RunImmutable
-from pedigree.values import check_key, check_param_value, metric_step, metric_value
+from pedigree.values import (
+    MAX_STEP,
+    MIN_STEP,
+    check_key,
+    check_param_value,
+    metric_step,
+    metric_value,
+)
 
 __all__ = ["ActiveRun", "Sink"]
 
@@ -107,8 +114,12 @@ class ActiveRun:
                 check_key(key, "metric name")
             if step is None:
                 s = known or 0
+                if s > MAX_STEP:
+                    metric_step(key, s)  # raises InvalidValue, with the reason
+            elif type(step) is int and MIN_STEP <= step <= MAX_STEP:
+                s = step
             else:
-                s = step if type(step) is int else metric_step(key, step)
+                s = metric_step(key, step)  # a number-like step, or InvalidValue
             self._next_step[key] = s + 1
             self._points.append([key, s, v if v == v else None, now])  # NaN != NaN
             due = len(self._points) >= _FLUSH_POINTS or now - self._last_flush > _FLUSH_SECONDS

@@ -96,6 +96,7 @@ def take(
     root = Path(root)
     top = os.path.abspath(os.fspath(path))
     rel = relpath_in(root, top)
+    _check_name(rel, rel)
     try:
         st = os.lstat(top)
     except FileNotFoundError:
@@ -119,6 +120,8 @@ def take(
             raise InvalidInput(f"{top} is Pedigree's own store")
         stamp = cache.stamp() if cache is not None else 0  # before the scan's stats
         files = scan(source, skip=lambda p: p in skip)
+        for f in files:
+            _check_name(f.rel, f"{rel}/{f.rel}")
         fingerprint = _fingerprint(files)
         if cache is not None and files:
             newest = max(max(f.mtime_ns, f.ctime_ns) for f in files)
@@ -190,6 +193,25 @@ def hash_path(
         if each_file:
             hash_files(snap.files, cache=cache, progress=progress)
     return snap
+
+
+def _check_name(name: str, shown: str) -> None:
+    """Refuse a file name that is not UTF-8 (``os.fsdecode`` gives it lone surrogates).
+
+    The record's paths are text; such a name cannot be stored as it is, and storing it changed
+    would make a record that names a file that does not exist. Refused with the name escaped, so
+    the user can rename it (or, for a run, it is left out with a warning that says so).
+    """
+    if name.isascii():
+        return
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        printable = os.fsencode(shown).decode("utf-8", "backslashreplace")
+        raise InvalidInput(
+            f"{printable}: the file name is not UTF-8, and Pedigree records only UTF-8 names "
+            "(rename it to have it recorded)"
+        ) from None
 
 
 def _fingerprint(files: list[FileInfo]) -> bytes:
