@@ -225,6 +225,31 @@ def _event(data: st.DataObject, runs: list[str]) -> list[tuple[str, dict[str, An
             "at": 3.0,
         }
         return [(kind, payload)]
+    if kind == "model.registered":
+        payload = {
+            "name": data.draw(st.sampled_from(["m", "n"])),
+            "version": data.draw(st.integers(1, 3)),
+            "digest": data.draw(st.sampled_from(DIGESTS)),
+            "kind": "file",
+            "size": 3,
+            "run_id": data.draw(st.none() | st.sampled_from(runs)),
+            "actor": "me",
+            "at": 2.0,
+        }
+        if data.draw(st.booleans()):
+            payload["selection"] = {"trials": 2}
+        return [(kind, payload)]
+    if kind == "model.alias_moved":
+        payload = {
+            "name": "m",
+            "alias": data.draw(st.sampled_from(["production", "champion"])),
+            "number": data.draw(st.integers(1, 3)),
+            "version": data.draw(st.integers(1, 3)),
+            "previous": data.draw(st.none() | st.integers(1, 3)),
+            "actor": "me",
+            "at": 2.5,
+        }
+        return [(kind, payload)]
     assert kind == "sweep.created", kind
     return [(kind, {"run_id": run, "spec": {"grid": {"w": [1, 2]}}})]
 

@@ -107,6 +107,11 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("id",),
         ("target_type", "target", "decision", "note", "actor", "at"),
     ),
+    "model_versions": (
+        ("name", "version"),
+        ("digest", "kind", "size", "run_id", "path", "note", "actor", "at", "selection"),
+    ),
+    "model_aliases": (("name", "alias", "number"), ("version", "previous", "actor", "at")),
 }
 KEYED_TABLES = tuple(name for name in TABLES if name != "metrics")
 # Tables whose rows change after they are written (until their run ends); the others' rows are
@@ -282,6 +287,8 @@ class Model:
             "reproductions": set(),
             "approvals": set(),
             "sweeps": set(),
+            "model_versions": set(),
+            "model_aliases": set(),
         }
         self._trees_with_rows: set[str] = set()
         # By kind, as the log names them: the check looks one up per event it reads.
@@ -508,6 +515,17 @@ class Model:
         row = tuple(p.get(k) for k in ("id", *TABLES["approvals"][1]))
         self._insert("approvals", row, seq)
 
+    def _model_registered(self, seq: int, p: dict[str, Any]) -> None:
+        selection = p.get("selection")
+        row = tuple(p.get(k) for k in ("name", "version", *TABLES["model_versions"][1][:-1]))
+        self._insert(
+            "model_versions", (*row, None if selection is None else canonical(selection)), seq
+        )
+
+    def _model_alias_moved(self, seq: int, p: dict[str, Any]) -> None:
+        row = tuple(p.get(k) for k in ("name", "alias", "number", *TABLES["model_aliases"][1]))
+        self._insert("model_aliases", row, seq)
+
 
 # The fold of each event kind (a method of :class:`Model`), as ``store.projections`` has a
 # projector for each: a kind the registry knows must have both.
@@ -526,4 +544,6 @@ FOLDS: dict[type[ev.Event], str] = {
     ev.ReproductionRecorded: "_reproduction",
     ev.ApprovalRecorded: "_approval",
     ev.SweepCreated: "_sweep",
+    ev.ModelRegistered: "_model_registered",
+    ev.ModelAliasMoved: "_model_alias_moved",
 }

@@ -41,6 +41,8 @@ __all__ = [
     "DatasetVersioned",
     "EnvironmentRecorded",
     "Event",
+    "ModelAliasMoved",
+    "ModelRegistered",
     "ReproductionRecorded",
     "RunAttached",
     "RunCaptured",
@@ -372,6 +374,64 @@ class ApprovalRecorded(Event):
 class SweepCreated(Event):
     run_id: str
     spec: dict[str, Any]
+
+
+def _check_model_name(name: Any) -> None:
+    check_key(name, "model name")
+    # NAME@ALIAS, NAME/N and model:NAME must parse one way only.
+    if any(c in name for c in "@/:") or name != name.strip():
+        raise InvalidValue(
+            f"a model name cannot contain '@', '/' or ':' (or end in spaces): {name!r}"
+        )
+
+
+@_kind("model.registered")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRegistered(Event):
+    """Version ``version`` of model ``name``: stored content (``digest``), filed under the run
+    that produced it when there is one."""
+
+    name: str
+    version: int
+    digest: str
+    kind: str  # file | dir
+    size: int
+    run_id: str | None = None
+    path: str | None = None  # where the run wrote it, relative to the project root
+    note: str | None = None
+    actor: str | None = None
+    at: float = 0.0
+    # For a sweep trial, how it was selected (``selection.context``). Absent otherwise.
+    selection: dict[str, Any] = UNSET
+
+    def __post_init__(self) -> None:
+        _check_model_name(self.name)
+        if type(self.version) is not int or self.version < 1:
+            raise InvalidValue(f"a model version is a positive integer, not {self.version!r}")
+        if self.kind not in ("file", "dir", "symlink"):
+            raise InvalidValue(f"a model version is a file or a folder, not {self.kind!r}")
+
+
+@_kind("model.alias_moved")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelAliasMoved(Event):
+    """Alias ``alias`` of model ``name`` now points at ``version`` (the ``number``-th move of
+    that alias; ``previous`` is where it pointed before, None the first time)."""
+
+    name: str
+    alias: str
+    number: int
+    version: int
+    previous: int | None = None
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_model_name(self.name)
+        check_key(self.alias, "alias")
+        for what, value in (("move number", self.number), ("version", self.version)):
+            if type(value) is not int or value < 1:
+                raise InvalidValue(f"an alias {what} is a positive integer, not {value!r}")
 
 
 def log_payload(event: Event) -> str:

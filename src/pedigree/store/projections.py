@@ -395,3 +395,21 @@ def _approval_recorded(conn: Connection, p: dict[str, Any]) -> None:
 @projector(ev.SweepCreated)
 def _sweep_created(conn: Connection, p: dict[str, Any]) -> None:
     conn.execute(t.sweeps.insert().values(run_id=p["run_id"], spec=canonical_json(p["spec"])))
+
+
+@projector(ev.ModelRegistered)
+def _model_registered(conn: Connection, p: dict[str, Any]) -> None:
+    selection = p.get("selection")
+    columns = ("name", "version", "digest", "kind", "size", "run_id", "path", "note", "actor", "at")
+    conn.execute(
+        t.model_versions.insert().values(
+            **{k: p.get(k) for k in columns},
+            selection=None if selection is None else canonical_json(selection),
+        )
+    )
+
+
+@projector(ev.ModelAliasMoved)
+def _model_alias_moved(conn: Connection, p: dict[str, Any]) -> None:
+    columns = ("name", "alias", "number", "version", "previous", "actor", "at")
+    conn.execute(t.model_aliases.insert().values(**{k: p.get(k) for k in columns}))

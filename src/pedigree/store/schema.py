@@ -204,6 +204,38 @@ sweeps = sa.Table(
     sa.Column("spec", sa.Text, nullable=False),  # JSON: grid, mode, metric, direction, command
 )
 
+# The model registry: a version is stored content under a name, numbered per name; an alias
+# points at the version its latest move names (moves are kept, numbered per alias).
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("name", _NAME, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", _DIGEST, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("run_id", _ID),  # the run that produced it, if any
+    sa.Column("path", sa.Text),  # where that run wrote it
+    sa.Column("note", sa.Text),
+    sa.Column("actor", _NAME),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("selection", sa.Text),  # JSON: how a sweep trial was selected
+    sa.Index(None, "digest"),
+    sa.Index(None, "run_id"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("name", _NAME, primary_key=True),
+    sa.Column("alias", _NAME, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("previous", sa.Integer),
+    sa.Column("actor", _NAME),
+    sa.Column("at", sa.Double, nullable=False),
+)
+
 # The append-only, hash-chained log every table above is derived from.
 audit_events = sa.Table(
     "audit_events",
