@@ -10,10 +10,13 @@ import click
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     from pedigree.client.params import parse_assignment
+    from pedigree.errors import InvalidParam
 
     out: dict[str, Any] = {}
     for text in values:
         key, value = parse_assignment(text)
+        if key in out:  # the last one winning silently would record a value nobody checked
+            raise InvalidParam(f"--param {key} is given twice; give each parameter once")
         out[key] = value
     return out
 

@@ -164,11 +164,20 @@ def _field(tok: _Tok) -> Field:
     )
 
 
+# Limits that keep a hostile or generated expression a usage error, not a crash: Python's
+# recursion limit (each level of nesting costs a few frames here and more in SQL compilation)
+# and the databases' own (SQLite's expression depth is 1,000).
+MAX_DEPTH = 50
+MAX_COMPARISONS = 500
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.toks = _tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -206,14 +215,27 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def term(self) -> Expr:
-        if self.at("kw", "not"):
-            self.take()
-            return Not(self.term())
-        if self.at("punct", "("):
-            self.take()
-            inner = self.expr()
-            self.expect("punct", ")")
-            return inner
+        if self.at("kw", "not") or self.at("punct", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise InvalidQuery(
+                    f"the --where expression nests deeper than {MAX_DEPTH} levels "
+                    f"(at character {self.toks[self.i].pos + 1})"
+                )
+            try:
+                if self.take().text == "not":
+                    return Not(self.term())
+                inner = self.expr()
+                self.expect("punct", ")")
+                return inner
+            finally:
+                self.depth -= 1
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise InvalidQuery(
+                f"the --where expression has more than {MAX_COMPARISONS} comparisons; "
+                "use `in (...)` for a list of values"
+            )
         return self.compare()
 
     def value(self) -> Value:
