@@ -20,6 +20,7 @@ PUBLIC = [
     "end_run",
     "get",
     "get_run",
+    "load_model",
     "log_metric",
     "log_metrics",
     "log_param",

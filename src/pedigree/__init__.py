@@ -53,6 +53,7 @@ __all__ = [
     "end_run",
     "get",
     "get_run",
+    "load_model",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -159,3 +160,11 @@ def get(target: str, dest: str | os.PathLike[str] | None = None, *, force: bool 
     from pedigree.api import Tracker
 
     return Tracker.from_env().models.get(target, dest=dest, force=force).path
+
+
+def load_model(ref: str) -> Path:
+    """The read-only local path of a registered model version (``NAME@production``,
+    ``NAME/3``), for serving code; Pedigree loads nothing itself (no pickle)."""
+    from pedigree.api import Tracker
+
+    return Tracker.from_env().models.get(f"model:{ref.removeprefix('model:')}").path

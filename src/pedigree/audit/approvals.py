@@ -122,6 +122,12 @@ def review(
 
     if decision not in DECISIONS:
         raise InvalidInput(f"a review decision is one of {', '.join(DECISIONS)}, not {decision!r}")
+    if target.strip().lower().startswith("model:"):  # a registered model version: model:NAME/N
+        from pedigree.models.registry import review_model
+
+        if override is not None:
+            raise InvalidInput("--override applies to a sweep's best trial, not a model version")
+        return review_model(ctx, target, decision, note=note)
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidValue(f"the note is {len(note):,} characters; the limit is {MAX_NOTE:,}")

@@ -25,6 +25,7 @@ COMMANDS = {
     "export": "pedigree.cli.export:export",
     "data": "pedigree.cli.data:data",
     "get": "pedigree.cli.get:get",
+    "model": "pedigree.cli.model:model",
     "sweep": "pedigree.cli.sweep:sweep",
     "plot": "pedigree.cli.plot:plot",
     "audit": "pedigree.cli.audit:audit",

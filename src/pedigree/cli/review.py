@@ -18,13 +18,18 @@ def _review(
     if as_json:
         emit_json(approval)
         return
-    what = {"run": "run", "dataset": "dataset version", "artifact": "artifact"}
+    what = {"run": "run", "dataset": "dataset version", "artifact": "artifact", "model": "model"}
     console().print(
         f"{decision} {what[approval['target_type']]} {escape(approval['target'])} "
         f"as {escape(approval['actor'])} at {approval['at'][:19].replace('T', ' ')} UTC"
         + (f": {escape(approval['note'])}" if approval["note"] else ""),
         highlight=False,
     )
+    if approval["target_type"] == "model" and approval.get("identity") == "self-declared":
+        console().print(
+            f"  (on this store {escape(approval['actor'])} is a self-declared identity)",
+            highlight=False,
+        )
     if approval.get("selection"):
         from pedigree.selection.context import sentence
 
@@ -45,8 +50,9 @@ def _review(
 def approve(target: str, note: str | None, override: str | None, as_json: bool) -> None:
     """Record that you approve TARGET, with your identity and the time, in the audit log.
 
-    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN or an
-    artifact version blake3:<digest>. The review shows in `show`, `lineage` and `report`.
+    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN, an
+    artifact version blake3:<digest> or a model version model:NAME/N. The review shows in `show`,
+    `lineage`, `report` and `model show`; a protected model alias (production) needs one.
 
     With `[approvals] min_dsr = 0.95` in .pedigree/config.toml, approving a sweep's best trial
     whose Deflated Sharpe Ratio (`pedigree sweep assess`) is lower, or cannot be computed, is
@@ -58,6 +64,7 @@ def approve(target: str, note: str | None, override: str | None, as_json: bool) 
       pedigree approve last --note "out-of-sample Sharpe holds; cleared for paper trading"
       pedigree approve prices@v3 --note "vendor correction checked against Bloomberg"
       pedigree approve 0199a3f2 --override "capacity test, not for live capital"
+      pedigree approve model:tsmom/3 --note "independent review of the backtest"
     """
     _review(target, "approved", note, as_json, override)
 
@@ -69,8 +76,9 @@ def approve(target: str, note: str | None, override: str | None, as_json: bool) 
 def reject(target: str, note: str | None, as_json: bool) -> None:
     """Record that you reject TARGET, with your identity and the time, in the audit log.
 
-    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN or an
-    artifact version blake3:<digest>. The review shows in `show`, `lineage` and `report`.
+    TARGET is a run (a full id, a unique prefix or `last`), a dataset version NAME@vN, an
+    artifact version blake3:<digest> or a model version model:NAME/N. The review shows in
+    `show`, `lineage`, `report` and `model show`.
 
     \b
     Examples:

@@ -229,7 +229,16 @@ def _run_artifact(ctx: Context, reader: Reader, target: str, run_id: str, path: 
 
 
 def _model_artifact(ctx: Context, reader: Reader, target: str, ref: str) -> Artifact:
-    raise NotFound(f"no model {ref!r} is registered")
+    from pedigree.models.registry import find_version
+
+    version = find_version(reader, ref, project=ctx.project)
+    return Artifact(
+        target,
+        version.digest,
+        version.kind,
+        _name_of(version.path, version.digest),
+        f"model {version.ref}",
+    )
 
 
 # -- writing -----------------------------------------------------------------------------------
