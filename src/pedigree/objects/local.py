@@ -1,7 +1,8 @@
 """A folder of objects: ``<root>/<first 2 hex>/<remaining 62 hex>``.
 
 Writes go to a temporary file in the same folder, are flushed to disk and then renamed into
-place, so a reader never sees a partial object, whatever happens to the writer.
+place, so a reader never sees a partial object, whatever happens to the writer. The temporary
+files of a writer that died are removed by the next one (:mod:`pedigree.objects._writers`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from pedigree.digest import ALGORITHM, Digest, hash_bytes, hash_file, hasher
 from pedigree.errors import IntegrityError, ObjectNotFound, StoreError
+from pedigree.objects import _writers
 from pedigree.objects.base import ObjectStore
 
 __all__ = ["LocalObjectStore"]
@@ -87,6 +89,14 @@ class LocalObjectStore(ObjectStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.location = str(self.root)
+        self._writer: str | None = None  # this process's tag, once it has claimed the store
+
+    def _tmp_prefix(self) -> str:
+        tag = _writers.tag()
+        if self._writer != tag:  # the first write of this process (or of a forked child)
+            _writers.claim(self.root)
+            self._writer = tag
+        return f".tmp-{tag}-"
 
     def _path(self, digest: Digest) -> Path:
         return self.root / digest.hex[:2] / digest.hex[2:]
@@ -104,7 +114,7 @@ class LocalObjectStore(ObjectStore):
         target = self._path(digest)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=self._tmp_prefix())
         except OSError as exc:
             raise StoreError(f"cannot write to the object store {self.location}: {exc}") from exc
         try:
@@ -157,7 +167,7 @@ class LocalObjectStore(ObjectStore):
         kernel (``copy_file_range``: no trip through Python's buffers) and checked later, from
         the page cache, while the disk writes them back.
         """
-        tmp = str(target.parent / f".tmp-{target.name[:16]}-{os.getpid()}-{threading.get_ident()}")
+        tmp = f"{target.parent}/{self._tmp_prefix()}{target.name[:16]}-{threading.get_ident()}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
         except FileNotFoundError:
