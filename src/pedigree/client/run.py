@@ -230,3 +230,22 @@ class ActiveRun:
         finally:
             if self._on_end is not None:
                 self._on_end(self)
+
+    # -- artifacts and models ------------------------------------------------------------------
+
+    def log_artifact(self, path: str | os.PathLike[str]) -> None:
+        """Record a file or folder this run made as an output: stored by content when the run
+        ends, and given back by ``pedigree get RUN:PATH`` (the same as :meth:`produce`)."""
+        self.produce(path)
+
+    def log_model(self, path: str | os.PathLike[str], name: str) -> None:
+        """Record ``path`` as an output and, when the run ends, register it as the next version
+        of model ``name`` (``pedigree model show NAME``)."""
+        if not isinstance(name, str) or not name.strip() or any(c in name for c in "@/:"):
+            raise InvalidValue(
+                f"a model name is a non-empty string without '@', '/' or ':': {name!r}"
+            )
+        self.produce(path)
+        register = getattr(self._sink, "register_model", None)
+        if register is not None:
+            register(name.strip(), os.path.abspath(os.fspath(path)))

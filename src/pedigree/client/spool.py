@@ -8,7 +8,8 @@ newline, so a process killed mid-write loses at most that line.
 
 Record types (the ``t`` field): ``hello`` (interpreter facts), ``attach`` (experiment/name from
 ``start_run``), ``params`` (values and declared names), ``metrics`` (points), ``seed``, ``use`` and
-``produce`` (declared files), ``opens`` (the files the audit hook saw a process open, written by
+``produce`` (declared files), ``model`` (an output to register as a model version), ``opens``
+(the files the audit hook saw a process open, written by
 ``pedigree/_inject/sitecustomize.py`` to ``events-<pid>-files.jsonl``), ``status`` (a failure
 inside ``start_run``). The recorder turns them into events (``pedigree.tracking.recorder``).
 """
@@ -90,6 +91,9 @@ class RecordSink:
 
     def update(self, fields: dict[str, Any]) -> None:
         self.emit({"t": "attach", **fields})
+
+    def register_model(self, name: str, path: str) -> None:
+        self.emit({"t": "model", "name": name, "path": path})
 
 
 class SpoolSink(RecordSink):

@@ -120,6 +120,7 @@ class Recorder:
         self.fixed = frozenset(fixed)
         self.hellos: list[dict[str, Any]] = []
         self.declared: list[tuple[str, str]] = list(declared)
+        self.models: list[tuple[str, str]] = []  # (model name, absolute path): run.log_model
         self.files: list[dict[str, Any]] = []
         self.declared_params: set[str] = set()
         self.reported_status: tuple[str, str | None] | None = None
@@ -147,6 +148,8 @@ class Recorder:
             return [ev.RunUpdated(run_id=rid, seed=rec["seed"])]
         elif t in ("use", "produce") and isinstance(rec.get("path"), str):
             self.declared.append(("input" if t == "use" else "output", rec["path"]))
+        elif t == "model" and isinstance(rec.get("path"), str) and isinstance(rec.get("name"), str):
+            self.models.append((rec["name"], rec["path"]))
         elif t == "opens":  # files the audit hook saw (pedigree.data.capture)
             self.files.append(dict(rec))
         elif t == "status" and rec.get("status") in ("failed", "killed"):
@@ -223,6 +226,23 @@ class Recorder:
             stderr_digest=stderr_digest,
             extra_events=events,
         )
+        self._register_models()
+
+    def _register_models(self) -> None:
+        """Register the outputs ``run.log_model`` named, once the run has recorded them."""
+        if not self.models:
+            return
+        from pedigree.data.hashing import relpath_in
+        from pedigree.models.registry import register
+
+        for name, path in self.models:
+            try:
+                rel = relpath_in(self.ctx.project.root, path)
+                version = register(self.ctx, name, f"{self.run_id}:{rel}")
+            except PedigreeError as exc:
+                _say(f"model {name} not registered: {exc}")
+            else:
+                _say(f"registered model {version.ref} ({rel})")
 
 
 def _io_events(
