@@ -25,6 +25,7 @@ PUBLIC = [
     "log_metrics",
     "log_param",
     "log_params",
+    "metric_history",
     "params",
     "produce",
     "runs",

@@ -58,6 +58,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "metric_history",
     "params",
     "produce",
     "runs",
@@ -168,3 +169,15 @@ def load_model(ref: str) -> Path:
     from pedigree.api import Tracker
 
     return Tracker.from_env().models.get(f"model:{ref.removeprefix('model:')}").path
+
+
+def metric_history(run: str, key: str | None = None) -> list[dict[str, Any]]:
+    """Every logged point of metric ``key`` of ``run`` (``last``, an id or a prefix), as
+    ``[{"step", "value", "time"}]``; without ``key``, of its only metric."""
+    from pedigree.api import Tracker
+    from pedigree.errors import InvalidInput
+
+    found = Tracker.from_env().metric_history(run, [key] if key else [])
+    if key is None and len(found) != 1:
+        raise InvalidInput(f"run {run} logged {len(found)} metrics; name one: {sorted(found)}")
+    return next(iter(found.values()))

@@ -286,6 +286,13 @@ class Tracker:
                 frame[col] = pandas.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
 
+    def metric_history(self, ref: str, keys: Sequence[str] = ()) -> dict[str, list[dict[str, Any]]]:
+        """Every logged point of a run's metrics (or of ``keys``): ``{key: [{step, value,
+        time}]}`` (``pedigree metrics RUN``)."""
+        from pedigree.tracking.history import metric_history
+
+        return metric_history(self.ctx, ref, keys)
+
     def abbreviations(self, ids: Sequence[str]) -> dict[str, str]:
         with self.ctx.read() as reader:
             return reader.abbreviations(ids)

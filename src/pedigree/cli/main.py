@@ -18,6 +18,7 @@ COMMANDS = {
     "runs": "pedigree.cli.runs:runs",
     "show": "pedigree.cli.runs:show",
     "logs": "pedigree.cli.runs:logs",
+    "metrics": "pedigree.cli.metrics:metrics",
     "lineage": "pedigree.cli.lineage:lineage",
     "impact": "pedigree.cli.lineage:impact",
     "diff": "pedigree.cli.diff:diff",

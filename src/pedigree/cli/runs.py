@@ -152,18 +152,23 @@ def _pick_keys(
 
 @click.command()
 @click.argument("run")
+@click.option(
+    "--history", is_flag=True, help="With --json: every logged point of every metric too."
+)
 @json_option
-def show(run: str, as_json: bool) -> None:
+def show(run: str, history: bool, as_json: bool) -> None:
     """Show everything recorded about RUN (a full id, a unique prefix, or `last`).
 
     \b
     Examples:
       pedigree show last
-      pedigree show 0193a5c2 --json
+      pedigree show 0193a5c2 --json --history
     """
     t = tracker()
     rec = t.get_run(run)
     if as_json:
+        if history:
+            rec["metric_history"] = t.metric_history(rec["id"])
         emit_json(rec)
         return
     render_run(rec)
