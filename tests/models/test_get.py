@@ -142,3 +142,20 @@ def test_python_get_returns_a_read_only_cached_path(project: Project) -> None:
     assert (folder / "sub" / "b.txt").read_text() == "beta"
     with pytest.raises(pedigree.PedigreeError):
         pedigree.get("last:nowhere")
+
+
+def test_get_from_an_s3_object_store(project: Project, s3_location: str) -> None:
+    env = {**os.environ, "PEDIGREE_OBJECTS": s3_location}  # with the fixture's S3 settings
+    project.write("data/prices/jan.csv", "1\n")
+    project.write("data/prices/feb.csv", "2\n")
+    res = project.pedigree("data", "add", "data/prices", "--name", "prices", "--json", env=env)
+    assert res.code == 0, res.err
+    assert not any((project.root / ".pedigree" / "objects").glob("*/*"))  # all of it in S3
+    out = project.root / "restored"
+    res = project.pedigree("get", "prices@v1", "-o", str(out), "--json", env=env)
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["written"] == 2
+    assert (out / "jan.csv").read_text() == "1\n"
+    res = project.pedigree("get", "prices@v1:feb.csv", "-o", str(out / "f.csv"), env=env)
+    assert res.code == 0, res.err
+    assert (out / "f.csv").read_text() == "2\n"

@@ -1,0 +1,3 @@
+from tests.objects.s3server import moto_endpoint, s3_location
+
+__all__ = ["moto_endpoint", "s3_location"]
