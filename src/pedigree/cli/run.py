@@ -35,7 +35,7 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     "params",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A parameter, typed (int, float, true/false, else string); repeatable. "
+    help="A parameter, typed (int, float, true/false, else string); repeatable, once per key. "
     "The script receives it through pedigree.params().",
 )
 @click.option("--seed", type=int, help="Seed, exported as PEDIGREE_SEED and PYTHONHASHSEED.")

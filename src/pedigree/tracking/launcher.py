@@ -266,7 +266,9 @@ def launch(
     returncode = child.returncode
     exit_code = 128 - returncode if returncode < 0 else returncode
     error = None
-    if received or returncode < 0:
+    # A signal we passed on ended the run only if the command then died of it or failed: one
+    # that ignores (or handles) it and exits 0 finished its work.
+    if returncode < 0 or (received and returncode != 0):
         status = "killed"
         signum = received[0] if received else -returncode
         error = f"stopped by {signal.Signals(signum).name}"
