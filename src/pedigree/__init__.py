@@ -21,6 +21,7 @@ from pedigree._version import __version__
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
     from pathlib import Path
 
     import pandas
@@ -145,12 +146,16 @@ def runs_frame(
     where: str | None = None,
     order_by: str | None = None,
     limit: int | None = None,
+    kind: str | Sequence[str] = "run",
 ) -> pandas.DataFrame:
-    """Runs as a pandas DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns."""
+    """Runs as a pandas DataFrame: one row per run, ``params.*`` and ``metrics.*`` columns.
+
+    Ordinary runs only, unless ``kind`` names others ("sweep", "reproduction") or is "all";
+    integer parameters stay integers (pandas' nullable ``Int64`` where some runs lack one)."""
     from pedigree.api import Tracker
 
     return Tracker.from_env().runs_frame(
-        experiment=experiment, where=where, order_by=order_by, limit=limit
+        experiment=experiment, where=where, order_by=order_by, limit=limit, kind=kind
     )
 
 

@@ -261,13 +261,21 @@ class Tracker:
             )
         return self._records(ids, detail=False)
 
-    def runs_frame(self, **query: Any) -> pandas.DataFrame:
-        """The runs as a pandas DataFrame, one row per run, with params.* and metrics.* columns."""
+    def runs_frame(self, *, kind: str | Sequence[str] = "run", **query: Any) -> pandas.DataFrame:
+        """The runs as a pandas DataFrame, one row per run, with params.* and metrics.* columns.
+
+        Only ordinary runs by default: ``kind`` names others ("sweep", "reproduction"), or
+        "all". A parameter whose values are all integers (or all booleans) keeps that type, with
+        pandas' nullable dtypes where some runs lack it.
+        """
         try:
             import pandas
         except ImportError:
             raise InvalidInput("runs_frame needs pandas: pip install 'pedigree[pandas]'") from None
+        if "kinds" not in query and kind != "all":
+            query["kinds"] = [kind] if isinstance(kind, str) else list(kind)
         rows = []
+        typed: dict[str, set[type]] = {}
         for rec in self.runs(**query):
             flat = {
                 k: v
@@ -278,12 +286,19 @@ class Tracker:
             flat["commit"] = rec["code"]["commit"]
             flat["environment"] = rec["environment"]["digest"]
             flat.update({f"params.{k}": v for k, v in rec["params"].items()})
+            for k, v in rec["params"].items():
+                typed.setdefault(f"params.{k}", set()).add(type(v))
             flat.update({f"metrics.{k}": v for k, v in rec["metrics"].items()})
             rows.append(flat)
         frame = pandas.DataFrame(rows)
         for col in ("started_at", "ended_at"):
             if col in frame:
                 frame[col] = pandas.to_datetime(frame[col], utc=True, format="ISO8601")
+        for col, types in typed.items():
+            if types == {int}:
+                frame[col] = frame[col].astype("Int64")
+            elif types == {bool}:
+                frame[col] = frame[col].astype("boolean")
         return frame
 
     def metric_history(self, ref: str, keys: Sequence[str] = ()) -> dict[str, list[dict[str, Any]]]:
