@@ -118,3 +118,54 @@ def test_a_link_that_stays_inside_the_checkout_is_followed(
         assert (ws.worktree / "shared" / "raw.csv").read_bytes() == b"1\n"
     finally:
         remove_worktree(ws.repo, ws.worktree)
+
+
+SLOW_WHEN_REPRODUCED = """\
+import os, pathlib, time
+print(os.getpid(), flush=True)
+if "pedigree-reproduce" in os.getcwd() and pathlib.Path(FLAG).exists():
+    time.sleep(60)
+"""
+
+
+def test_a_checkout_left_by_a_killed_reproduction_is_removed_by_the_next(
+    project: Project, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+
+    flag = tmp_path / "slow"
+    flag.touch()
+    project.write("slow.py", SLOW_WHEN_REPRODUCED.replace("FLAG", repr(str(flag))))
+    project.commit("slow")
+    res = project.pedigree("run", "--", PYTHON, "slow.py")
+    assert res.code == 0, res.err
+    original = json.loads(project.pedigree("show", "last", "--json").out)["id"]
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "pedigree.cli.main", "reproduce", original],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())  # the reproduction is running in its checkout
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    os.kill(child, signal.SIGKILL)
+    listed = git(project.root, "worktree", "list", "--porcelain")
+    left = [
+        Path(line.split(" ", 1)[1])
+        for line in listed.splitlines()[4:]
+        if line.startswith("worktree ")
+    ]
+    assert len(left) == 1  # the defect: registered, and its folder still there
+    assert left[0].exists()
+
+    flag.unlink()
+    res, out = reproduce(project, original)
+    assert out["verdict"] == "diverged", res.err  # the pid it prints differs
+    assert git(project.root, "worktree", "list").count("\n") == 1
+    assert not left[0].parent.exists()

@@ -31,6 +31,7 @@ from pedigree.reproduce.workspace import (
     Workspace,
     materialise,
     remove_worktree,
+    scratch_prefix,
 )
 from pedigree.store.events import ReproductionRecorded
 from pedigree.tracking import recording
@@ -226,7 +227,7 @@ def reproduce(
         "atol": atol,
         "ignore_stdout": ignore_stdout,
     }
-    scratch = Path(tempfile.mkdtemp(prefix=f"pedigree-reproduce-{original['id'][:8]}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(original["id"])))
     box: dict[str, Workspace] = {}
     try:
         outcome = _reproduce(

@@ -34,7 +34,9 @@ written through.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -45,7 +47,15 @@ from pedigree.errors import CannotReproduce, IntegrityError, ObjectNotFound
 if TYPE_CHECKING:
     from pedigree.context import Context
 
-__all__ = ["CannotReproduce", "Workspace", "git_root", "materialise", "remove_worktree"]
+__all__ = [
+    "CannotReproduce",
+    "Workspace",
+    "git_root",
+    "materialise",
+    "prune_dead",
+    "remove_worktree",
+    "scratch_prefix",
+]
 
 _GIT_TIMEOUT = 300
 
@@ -168,6 +178,7 @@ def materialise(
     repo = git_root(project_root)
     if repo is None:
         raise CannotReproduce(f"{project_root} is not inside a git repository")
+    prune_dead(repo)
     if _git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         remote = code.get("remote")
         where = (
@@ -269,6 +280,47 @@ def _fill(
         ws.cwd = root
     ws.cwd.mkdir(parents=True, exist_ok=True)
     return ws
+
+
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
+_SCRATCH = re.compile(r"^pedigree-reproduce-[0-9a-f]{8}-(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-")
+
+
+def scratch_prefix(run_id: str) -> str:
+    """The name a reproduction's temporary folder starts with: the run, this host and pid, so
+    that a later reproduction can tell one whose process was killed (:func:`prune_dead`)."""
+    return f"pedigree-reproduce-{run_id[:8]}-{_HOST}-{os.getpid()}-"
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def prune_dead(repo: Path) -> list[Path]:
+    """Remove the checkouts of reproductions on this host whose process is gone (``kill -9``
+    leaves both the folder and git's registration of the worktree); the folders removed."""
+    proc = _git(repo, "worktree", "list", "--porcelain")
+    if proc.returncode != 0:
+        return []
+    removed = []
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        if not line.startswith("worktree "):
+            continue
+        worktree = Path(line[len("worktree ") :])
+        found = _SCRATCH.match(worktree.parent.name)
+        if worktree.name != "src" or found is None or found["host"] != _HOST:
+            continue
+        if _dead(int(found["pid"])):
+            remove_worktree(repo, worktree)
+            shutil.rmtree(worktree.parent, ignore_errors=True)
+            removed.append(worktree.parent)
+    return removed
 
 
 def remove_worktree(repo: Path, worktree: Path) -> None:
