@@ -29,6 +29,8 @@ import re
 import socket
 from pathlib import Path
 
+from pedigree.procs import pid_alive
+
 __all__ = ["HOST", "claim", "sweep_dead", "tag"]
 
 MARKERS = ".writers"
@@ -40,16 +42,6 @@ def tag() -> str:
     return f"{HOST}-{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def sweep_dead(root: Path) -> int:
     """Remove the temporary files of this host's dead writers; the number of files removed."""
     removed = 0
@@ -59,7 +51,7 @@ def sweep_dead(root: Path) -> int:
         return 0
     for marker in markers:
         host, _, pid = marker.name.rpartition("-")
-        if host != HOST or not pid.isdigit() or _alive(int(pid)):
+        if host != HOST or not pid.isdigit() or pid_alive(int(pid)):
             continue
         prefix = f".tmp-{marker.name}-"
         with contextlib.suppress(OSError):

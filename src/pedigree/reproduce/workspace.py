@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import CannotReproduce, IntegrityError, ObjectNotFound
+from pedigree.procs import pid_alive
 
 if TYPE_CHECKING:
     from pedigree.context import Context
@@ -292,16 +293,6 @@ def scratch_prefix(run_id: str) -> str:
     return f"pedigree-reproduce-{run_id[:8]}-{_HOST}-{os.getpid()}-"
 
 
-def _dead(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
 def prune_dead(repo: Path) -> list[Path]:
     """Remove the checkouts of reproductions on this host whose process is gone (``kill -9``
     leaves both the folder and git's registration of the worktree); the folders removed."""
@@ -316,7 +307,7 @@ def prune_dead(repo: Path) -> list[Path]:
         found = _SCRATCH.match(worktree.parent.name)
         if worktree.name != "src" or found is None or found["host"] != _HOST:
             continue
-        if _dead(int(found["pid"])):
+        if not pid_alive(int(found["pid"])):
             remove_worktree(repo, worktree)
             shutil.rmtree(worktree.parent, ignore_errors=True)
             removed.append(worktree.parent)

@@ -20,10 +20,11 @@ runs it. A read never appends to the record: an auditor reading the store leaves
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import TYPE_CHECKING
+
+from pedigree.procs import pid_alive
 
 if TYPE_CHECKING:
     from pedigree.store.reader import Reader
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CRASHED_ERROR",
     "STALE_SECONDS",
-    "pid_alive",
     "recorder_stopped",
     "shown_status",
     "stopped_runs",
@@ -41,21 +41,6 @@ __all__ = [
 # Nine missed heartbeats: a recorder busy hashing a large output still beats well within it.
 STALE_SECONDS = 90.0
 CRASHED_ERROR = "the recording process stopped responding"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited but is not yet waited for: it is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().split(b")")[-1].split()[0] != b"Z"
-    except OSError:
-        return True
 
 
 def recorder_stopped(row: RunRow, *, now: float | None = None, host: str | None = None) -> bool:
