@@ -46,8 +46,11 @@ from pedigree.store.events import DatasetVersioned, Event, TreeRecorded
 from pedigree.store.reads.data import DatasetVersion
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pedigree.context import Context
     from pedigree.data.statcache import StatCache
+    from pedigree.objects.base import ObjectStore
     from pedigree.store.reader import Reader
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "list_latest",
     "log",
     "parse_ref",
+    "place",
     "verify",
 ]
 
@@ -303,13 +307,53 @@ def _destination(ctx: Context, version: DatasetVersion, to: str | None) -> Path:
     return dest
 
 
-def _restore_link(target: bytes, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.pedigree-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    os.symlink(os.fsdecode(target), tmp)
-    os.replace(tmp, dest)
+def place(
+    objects: ObjectStore,
+    items: Sequence[tuple[Entry, Path]],
+    *,
+    mode: int | None,
+    progress: bool = False,
+) -> None:
+    """Write each entry's content at its path, all or nothing (``data checkout``, ``get``).
+
+    Every file is restored (and verified as it is written) beside its place first, and they are
+    only moved into place once all of them are: a corrupt object leaves every destination as it
+    was. A folder in the way of a file is replaced. Raises ``OSError``; the callers check first
+    that every object is there and that no folder on the way is a link.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pedigree.data.hashing import Progress, workers
+
+    staged: dict[Path, Path] = {}
+    try:
+        with Progress("restoring", sum(e.size for e, _ in items), enabled=progress) as bar:
+
+            def restore(item: tuple[Entry, Path]) -> None:
+                e, path = item
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.parent / f".{path.name}.pedigree-{os.getpid()}"
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                staged[path] = tmp
+                if e.type == SYMLINK:
+                    os.symlink(os.fsdecode(objects.get_bytes(e.digest)), tmp)  # verified
+                else:
+                    objects.get_file(e.digest, tmp)  # verified as written
+                    if mode is not None:
+                        os.chmod(tmp, mode)
+                bar.advance(e.size)
+
+            with ThreadPoolExecutor(workers()) as pool:
+                list(pool.map(restore, items))
+        for final in list(staged):
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            os.replace(staged.pop(final), final)
+    finally:
+        for tmp in staged.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def checkout(
@@ -329,7 +373,7 @@ def checkout(
     store passes ``audit verify`` (a record edited behind Pedigree's back is not acted on).
     """
     from pedigree.audit.guard import require_intact
-    from pedigree.data.hashing import Progress, hash_files, scan, workers
+    from pedigree.data.hashing import hash_files, scan
     from pedigree.data.tree import check_relpath
 
     require_intact(ctx, "nothing was checked out")
@@ -388,32 +432,8 @@ def checkout(
     def target(e: Entry) -> Path:
         return dest if single else dest / e.path
 
-    total = sum(e.size for e in todo)
-    # Every file is restored (and verified) next to its place first, and the versions are only
-    # moved into place once all of them are: a corrupt object leaves the destination as it was.
-    staged: dict[Path, Path] = {}
     try:
-        with Progress("restoring", total, enabled=progress) as bar:
-
-            def restore(e: Entry) -> None:
-                path = target(e)
-                tmp = path.parent / f".{path.name}.pedigree-checkout-{os.getpid()}"
-                staged[path] = tmp
-                if e.type == SYMLINK:
-                    _restore_link(objects.get_bytes(e.digest), tmp)
-                else:
-                    objects.get_file(e.digest, tmp)
-                    os.chmod(tmp, _FILE_MODE)
-                bar.advance(e.size)
-
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers()) as pool:
-                list(pool.map(restore, todo))
-        for final in list(staged):
-            if final.is_dir() and not final.is_symlink():
-                _remove(final)
-            os.replace(staged.pop(final), final)
+        place(objects, [(e, target(e)) for e in todo], mode=_FILE_MODE, progress=progress)
         if clean:
             for path in extra:
                 _remove(dest / path)
@@ -422,10 +442,6 @@ def checkout(
             result.extra = extra
     except OSError as exc:
         raise InvalidInput(f"cannot write {exc.filename or dest}: {exc.strerror or exc}") from exc
-    finally:
-        for tmp in staged.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
     result.written = len(todo)
     return result
 

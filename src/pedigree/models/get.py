@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from pedigree.data import datasets
 from pedigree.data.tree import SYMLINK, Entry, Manifest, check_relpath
 from pedigree.digest import Digest
 from pedigree.errors import Conflict, InvalidInput, NotFound, ObjectNotFound
@@ -293,33 +294,11 @@ def _check_present(ctx: Context, entries: Sequence[Entry]) -> None:
 def _write(ctx: Context, entries: list[tuple[Entry, Path]], *, mode: int | None = None) -> None:
     """Stage every file beside its place (verified as written), then move them all into place:
     a missing or corrupt object leaves every destination as it was."""
-    objects = ctx.objects
     _check_present(ctx, [entry for entry, _ in entries])
-    staged: dict[Path, Path] = {}
     try:
-        for entry, path in entries:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.pedigree-get-{os.getpid()}"
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            staged[path] = tmp
-            if entry.type == SYMLINK:
-                target = objects.get_bytes(entry.digest)  # verified
-                os.symlink(os.fsdecode(target), tmp)
-            else:
-                objects.get_file(entry.digest, tmp)  # a temp file, verified, then renamed
-                if mode is not None:
-                    os.chmod(tmp, mode)
-        for path in list(staged):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            os.replace(staged.pop(path), path)
+        datasets.place(ctx.objects, entries, mode=mode)
     except OSError as exc:
         raise InvalidInput(f"cannot write {exc.filename or '?'}: {exc.strerror or exc}") from exc
-    finally:
-        for tmp in staged.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
 
 def _default_mode() -> int:
