@@ -287,3 +287,22 @@ def test_init_outside_git_uses_the_current_folder(tmp_path: Path, project: Proje
     run = project.pedigree("run", "-q", "--", PYTHON, "-c", "print(1)", cwd=plain)
     assert run.code == 0, run.err
     assert os.path.exists(plain / ".pedigree" / "objects")
+
+
+def test_a_process_left_behind_holding_the_output_does_not_hold_the_run(project: Project) -> None:
+    # A background process inherits the command's stdout and outlives it (as a multiprocessing
+    # worker its pool failed to stop did): the run ends a grace period after the command.
+    marker = project.root / "lingering.pid"
+    started = time.monotonic()
+    res = project.pedigree(
+        "run", "--", "sh", "-c", f"sleep 60 & echo $! > {marker}; echo done", timeout=60
+    )
+    try:
+        assert res.code == 0, res.err
+        assert time.monotonic() - started < 30
+        assert "still holds its output open" in res.err
+        rec = show(project)
+        assert rec["status"] == "finished"
+        assert project.pedigree("logs", "last").out == "done\n"
+    finally:
+        os.kill(int(marker.read_text()), signal.SIGKILL)

@@ -35,6 +35,8 @@ __all__ = ["INJECT_DIR", "CommandNotFound", "LaunchResult", "LaunchSpec", "launc
 
 INJECT_DIR = str(Path(__file__).resolve().parent.parent / "_inject")
 _POLL_SECONDS = 0.5
+# How long the output may stay open after the command exited (see launch).
+_OUTPUT_GRACE_SECONDS = 5.0
 
 
 @dataclass
@@ -88,6 +90,7 @@ class _Tee(threading.Thread):
         with self.src, open(self.path, "wb") as out:
             while chunk := self.src.read1(65536):  # type: ignore[attr-defined]
                 out.write(chunk)
+                out.flush()  # the run may end while a lingering process still writes
                 if self.dest is not None:
                     try:
                         self.dest.write(chunk)
@@ -258,8 +261,18 @@ def launch(
     finally:
         for signum_, handler in restore.items():
             signal.signal(signum_, handler)
+    # The output ends when every process holding the pipes has exited. A process the command
+    # started and left behind (a multiprocessing worker its pool never stopped, seen under load)
+    # may hold them for ever: the run does not wait for it past a grace period.
+    until = time.monotonic() + _OUTPUT_GRACE_SECONDS
     for tee in tees:
-        tee.join()
+        tee.join(max(0.0, until - time.monotonic()))
+    if any(tee.is_alive() for tee in tees):
+        print(
+            f"pedigree: a process started by {spec.argv[0]} still holds its output open; "
+            "the output recorded is what it wrote until the command exited",
+            file=sys.stderr,
+        )
     duration = time.monotonic() - started
     recorder.ingest(records.read_new())
 
