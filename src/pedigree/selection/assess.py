@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from pedigree.errors import InvalidInput
@@ -107,7 +107,9 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (every value is finite): the fields by name, logits as a list."""
-        data = asdict(self)
+        # Shallow: every field is a number, a string or the logits (asdict would deep-copy
+        # 12,870 of them for nothing).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["pbo_logits"] = list(self.pbo_logits)
         return data
 
