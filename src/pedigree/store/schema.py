@@ -204,6 +204,16 @@ sweeps = sa.Table(
     sa.Column("spec", sa.Text, nullable=False),  # JSON: grid, mode, metric, direction, command
 )
 
+# Tags of a run (``pedigree tag``): one value per key, set and removed by audit events.
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("key", _NAME, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index(None, "key"),
+)
+
 # The model registry: a version is stored content under a name, numbered per name; an alias
 # points at the version its latest move names (moves are kept, numbered per alias).
 model_versions = sa.Table(
@@ -236,6 +246,43 @@ model_aliases = sa.Table(
     sa.Column("at", sa.Double, nullable=False),
 )
 
+# Identities (the team server): users with a role, and API tokens stored only as a hash of their
+# secret. ``policies`` holds every recorded approvals policy, numbered; the last one is in force.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", _NAME, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("created_by", _NAME),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("user", _NAME, nullable=False),
+    sa.Column("hash", _DIGEST, nullable=False),  # sha256:<hex> of the secret, never the secret
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("created_by", _NAME),
+    sa.Column("expires_at", sa.Double),
+    sa.Column("revoked_at", sa.Double),
+    sa.Column("revoked_by", _NAME),
+    sa.Column("note", sa.Text),
+    sa.Index(None, "user"),
+)
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("policy", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("actor", _NAME),
+    sa.Column("at", sa.Double, nullable=False),
+)
+
 # The append-only, hash-chained log every table above is derived from.
 audit_events = sa.Table(
     "audit_events",
@@ -248,6 +295,9 @@ audit_events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # canonical JSON
     sa.Column("prev", _DIGEST, nullable=False),
     sa.Column("digest", _DIGEST, nullable=False),
+    # "authenticated" (the team server proved who acted) or "self-declared"; NULL on events
+    # written before identities were recorded, whose digests do not cover it (store.chain).
+    sa.Column("identity", sa.String(16)),
     sa.Index(None, "run_id"),
     sa.Index(None, "actor", "seq"),
     sa.Index(None, "at"),
