@@ -62,7 +62,9 @@ if TYPE_CHECKING:
 __all__ = ["DERIVED", "UNVERIFIED", "Problem", "Report", "parse_anchor", "verify"]
 
 # Tables that are not projections of the log: operational state, the head row, migrations.
-UNVERIFIED = frozenset({"audit_events", "audit_head", "run_liveness", "alembic_version"})
+UNVERIFIED = frozenset(
+    {"audit_events", "audit_head", "run_liveness", "alembic_version", "server_batches"}
+)
 # Tables computed from the other (verified) tables: compared with a recomputation in SQL.
 DERIVED = frozenset({"run_edges"})
 # Below this many events one process is faster than starting others.

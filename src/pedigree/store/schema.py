@@ -321,3 +321,15 @@ run_liveness = sa.Table(
     sa.Column("pid", sa.Integer),
     sa.Column("heartbeat_at", sa.Double, nullable=False),
 )
+
+# Operational state of the team server: the batch ids of the event batches it has appended, with
+# the sequence number of each batch's last event, so that a client retrying a batch whose answer
+# it lost gets that answer instead of recording the events twice. Not a projection of the log.
+server_batches = sa.Table(
+    "server_batches",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("seq", _BIGINT, nullable=False),
+    sa.Column("actor", _NAME, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+)
