@@ -246,6 +246,21 @@ model_aliases = sa.Table(
     sa.Column("at", sa.Double, nullable=False),
 )
 
+# Records brought in from another tool (``pedigree import mlflow``): where each came from
+# (``source``, such as ``mlflow:<run id>``, which a second import finds and skips) and what it
+# became (``target_type`` run or model, ``target`` the run id or NAME/N).
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("source", sa.String(1000), primary_key=True),
+    sa.Column("target_type", sa.String(16), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("details", sa.Text),  # JSON: what the source said that has no column here
+    sa.Column("actor", _NAME),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index(None, "target"),
+)
+
 # Identities (the team server): users with a role, and API tokens stored only as a hash of their
 # secret. ``policies`` holds every recorded approvals policy, numbered; the last one is in force.
 users = sa.Table(
