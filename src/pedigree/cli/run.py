@@ -21,7 +21,11 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+# Everything from the first argument that is not one of Pedigree's options is the command, with
+# its own options: `pedigree run python x.py -p x=1` passes -p to x.py. `--` still works.
+@click.command(
+    context_settings={"ignore_unknown_options": False, "allow_interspersed_args": False}
+)
 @click.option(
     "-e",
     "--experiment",
@@ -72,10 +76,13 @@ def run(
     """Run COMMAND and record it: code, environment, parameters, output and exit code.
 
     The script needs no change. Its output is shown live and stored; Pedigree exits with the
-    command's exit code. Put -- before the command.
+    command's exit code. Pedigree's options come first: everything from the first argument that
+    is not one of them is the command, and the options after it are the command's (`--` before
+    the command works too).
 
     \b
     Examples:
+      pedigree run python backtest.py --window 50
       pedigree run -- python backtest.py
       pedigree run -e ma-crossover -p window=50 -p instrument=AAPL --seed 7 -- python backtest.py
       pedigree run -i data/prices.csv -o model.bin -- ./train.sh
