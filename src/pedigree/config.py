@@ -8,7 +8,11 @@ Environment variables override the config file:
 
 - ``PEDIGREE_URI``: the metadata store (``sqlite:///path`` or ``postgresql://…``);
 - ``PEDIGREE_OBJECTS``: the object store (a folder or ``s3://bucket/prefix``);
-- ``PEDIGREE_USER``: the identity recorded as the actor of every write.
+- ``PEDIGREE_USER``: the identity recorded as the actor of every write (self-declared; ignored
+  through a team server, where the token's user acts).
+
+``PEDIGREE_URI=http(s)://host:port`` (with ``PEDIGREE_TOKEN``), or ``pedigree login``, names a team
+server: the store and the objects are then the server's (:mod:`pedigree.credentials`).
 """
 
 from __future__ import annotations
@@ -69,11 +73,20 @@ class Project:
 
     @property
     def uri(self) -> str:
+        """The metadata store: PEDIGREE_URI, else ``[store] uri``, else the team server of
+        ``pedigree login``, else the project's SQLite file."""
+        from pedigree.credentials import logged_in_url
+
         default = f"sqlite:///{self.dir / 'pedigree.db'}"
-        return self._setting("PEDIGREE_URI", "store", "uri") or default
+        return self._setting("PEDIGREE_URI", "store", "uri") or logged_in_url() or default
 
     @property
     def objects_location(self) -> str:
+        from pedigree.credentials import is_remote
+
+        uri = self.uri
+        if is_remote(uri):
+            return uri  # a team server keeps its objects: they go through it, checked
         return self._setting("PEDIGREE_OBJECTS", "store", "objects") or str(self.dir / "objects")
 
     @property
@@ -139,8 +152,11 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Project:
     for folder in (here, *here.parents):
         if (folder / DIRNAME).is_dir():
             return Project(folder, _read_config(folder))
-    if os.environ.get("PEDIGREE_URI"):
-        # A remote metadata store needs no local project; scratch space goes next to the code.
+    from pedigree.credentials import logged_in_url
+
+    if os.environ.get("PEDIGREE_URI") or logged_in_url():
+        # A remote metadata store (a database, a team server) needs no local project; scratch
+        # space goes next to the code.
         root = _git_root(here) or here
         return Project(root, {})
     raise StoreNotFound(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pedigree.objects.base import ObjectStore
     from pedigree.store.events import Event
     from pedigree.store.reader import Reader
+    from pedigree.store.remote import RemoteStore
     from pedigree.store.sql import SQLStore
 
 __all__ = ["Actor", "Context", "close_all", "shared_store"]
@@ -64,7 +65,7 @@ class Context:
         self,
         project: Project,
         *,
-        store: SQLStore | None = None,
+        store: SQLStore | RemoteStore | None = None,
         objects: ObjectStore | None = None,
         actor: Actor | None = None,
     ) -> None:
@@ -77,8 +78,21 @@ class Context:
             self.__dict__["actor"] = actor
 
     @cached_property
-    def store(self) -> SQLStore:
+    def store(self) -> SQLStore | RemoteStore:
         return shared_store(self.project.uri)
+
+    @property
+    def remote(self) -> RemoteStore | None:
+        """The team server, when the store is one (``PEDIGREE_URI=http(s)://...`` or
+        ``pedigree login``); None for an embedded or database store."""
+        from pedigree.credentials import is_remote
+
+        if not is_remote(self.project.uri):
+            return None
+        from pedigree.store.remote import RemoteStore
+
+        store = self.store
+        return store if isinstance(store, RemoteStore) else None
 
     @cached_property
     def objects(self) -> ObjectStore:
@@ -88,6 +102,10 @@ class Context:
 
     @cached_property
     def actor(self) -> Actor:
+        remote = self.remote
+        if remote is not None:
+            # The token's user, proven by the server; PEDIGREE_USER and the config are ignored.
+            return Actor(str(remote.principal["user"]), authenticated=True)
         return Actor(self.project.user)
 
     @property
@@ -114,19 +132,27 @@ class Context:
             yield reader
 
 
-_stores: dict[str, SQLStore] = {}
+_stores: dict[str, SQLStore | RemoteStore] = {}
 _stores_lock = threading.Lock()
 
 
-def shared_store(uri: str) -> SQLStore:
+def shared_store(uri: str) -> SQLStore | RemoteStore:
     """One open store per URI per process: its connection pool and schema check are reused by
-    every run the process records."""
+    every run the process records. An ``http(s)://`` URI is a team server."""
     with _stores_lock:
         store = _stores.get(uri)
         if store is None:
-            from pedigree.store.sql import open_store
+            from pedigree.credentials import is_remote
 
-            store = _stores[uri] = open_store(uri)
+            if is_remote(uri):
+                from pedigree.credentials import token_for
+                from pedigree.store.remote import open_remote_store
+
+                store = _stores[uri] = open_remote_store(uri, token_for(uri))
+            else:
+                from pedigree.store.sql import open_store
+
+                store = _stores[uri] = open_store(uri)
             if len(_stores) == 1:
                 atexit.register(close_all)
         return store

@@ -14,15 +14,20 @@
     │   └── ObjectNotFound                            a digest missing from the object store
     ├── Ambiguous                 exit 2   HTTP 400   a run-id prefix that matches several runs
     ├── Conflict                  exit 4   HTTP 409
-    │   └── RunImmutable                              writing to a run that has ended
+    │   ├── RunImmutable                              writing to a run that has ended
+    │   └── StaleRead                                 a team-server write built on an old read
     ├── IntegrityError            exit 5   HTTP 500   stored bytes whose digest does not match
     ├── AuditError                exit 1   HTTP 500   the record fails `audit verify`: the chain
     │   │                                             is broken or a table disagrees with the log
     │   └── AnchorNotInChain                          the log no longer holds an anchor's digest
     ├── StoreError                exit 6   HTTP 503   the database or object store failed
-    │   └── ExecutorUnavailable                       a Ray cluster that does not answer
+    │   ├── ExecutorUnavailable                       a Ray cluster that does not answer
+    │   └── ServerUnreachable                         the team server does not answer
     ├── RemoteError               exit 7   HTTP 502   a remote service (an OpenLineage collector)
     │                                                 refused or could not be reached
+    ├── Unauthenticated           exit 8   HTTP 401   no token, or one the server does not accept
+    ├── PermissionDenied          exit 9   HTTP 403   the token's role may not do that
+    ├── RateLimited               exit 10  HTTP 429   too many failed authentications
     ├── CannotReproduce           exit 2   HTTP 409   a reproduction lacks a commit, an object...
     └── CommandNotFound           exit 127 HTTP 400   `pedigree run` of a command that is not there
 
@@ -51,11 +56,16 @@ __all__ = [
     "NotFound",
     "ObjectNotFound",
     "PedigreeError",
+    "PermissionDenied",
+    "RateLimited",
     "RemoteError",
     "RunImmutable",
     "RunNotFound",
+    "ServerUnreachable",
+    "StaleRead",
     "StoreError",
     "StoreNotFound",
+    "Unauthenticated",
     "UnknownParameter",
 ]
 
@@ -123,6 +133,11 @@ class RunImmutable(Conflict):
     pass
 
 
+class StaleRead(Conflict):
+    """Events built from a read of the team server's record, which has moved on since: the
+    client reads again and rebuilds them (``Context.write`` through the server)."""
+
+
 class IntegrityError(PedigreeError):
     exit_code = 5
     http_status = 500
@@ -147,6 +162,32 @@ class StoreError(PedigreeError):
 class RemoteError(PedigreeError):
     exit_code = 7
     http_status = 502
+
+
+class ServerUnreachable(StoreError):
+    """The team server named by ``PEDIGREE_URI`` (or ``pedigree login``) does not answer."""
+
+
+class Unauthenticated(PedigreeError):
+    """No token, or one the team server does not accept (unknown, revoked, expired, or its user
+    disabled). The message never repeats the token."""
+
+    exit_code = 8
+    http_status = 401
+
+
+class PermissionDenied(PedigreeError):
+    """The token's user is authenticated, but their role may not do what was asked."""
+
+    exit_code = 9
+    http_status = 403
+
+
+class RateLimited(PedigreeError):
+    """Too many failed authentications from one address: wait, then try again."""
+
+    exit_code = 10
+    http_status = 429
 
 
 class UnknownParameter(InvalidParam):

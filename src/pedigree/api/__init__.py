@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from pedigree.api.sweeps import SweepsAPI
     from pedigree.client.run import ActiveRun
     from pedigree.objects.base import ObjectStore
+    from pedigree.store.remote import RemoteStore
     from pedigree.store.sql import SQLStore
     from pedigree.tracking.doctor import Checkup
 
@@ -71,7 +72,7 @@ class Tracker:
         self,
         project: Project,
         *,
-        store: SQLStore | None = None,
+        store: SQLStore | RemoteStore | None = None,
         objects: ObjectStore | None = None,
         actor: Actor | None = None,
     ) -> None:
@@ -95,7 +96,7 @@ class Tracker:
         return tracker, created
 
     @property
-    def store(self) -> SQLStore:
+    def store(self) -> SQLStore | RemoteStore:
         return self.ctx.store
 
     @property

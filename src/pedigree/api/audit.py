@@ -61,6 +61,10 @@ class AuditAPI:
         """The head of the log ({seq, digest, at}), to keep outside the store."""
         from pedigree.audit.log import head
 
+        remote = self._ctx.remote
+        if remote is not None:  # the team server reads its own log
+            answer: dict[str, Any] = remote.call("GET", "/api/v1/audit/anchor")
+            return answer
         with self._ctx.read() as reader:
             return head(reader)
 
@@ -78,6 +82,13 @@ class AuditAPI:
         ``limit``; ``payload`` adds each event's decoded payload."""
         from pedigree.audit.log import events
 
+        remote = self._ctx.remote
+        if remote is not None:  # the team server reads its own log
+            query = {"run": run, "actor": actor, "since": since, "limit": limit}
+            found: list[dict[str, Any]] = remote.call(
+                "POST", "/api/v1/audit/log", {**query, "payload": payload}
+            )
+            return found
         with self._ctx.read() as reader:
             run_id = reader.resolve_run(run) if run is not None else None
             return events(

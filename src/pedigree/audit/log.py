@@ -32,7 +32,7 @@ from pedigree.times import iso, parse_time
 if TYPE_CHECKING:
     from pedigree.store.reader import Reader
 
-__all__ = ["events", "head", "parse_since"]
+__all__ = ["events", "head", "head_seq", "parse_since"]
 
 
 def parse_since(text: str) -> float:
@@ -62,6 +62,12 @@ def head(reader: Reader) -> dict[str, Any]:
             "run `pedigree audit verify` to see what changed"
         )
     return {"seq": int(last_seq), "digest": str(last_digest), "at": iso(at)}
+
+
+def head_seq(reader: Reader) -> int:
+    """The sequence number of the last event, from the head row alone (one indexed read: the
+    team server reports it with every read, for writes that depend on what they read)."""
+    return int(reader.conn.execute(sa.select(t.audit_head.c.seq)).scalar() or 0)
 
 
 def events(

@@ -16,11 +16,17 @@ __all__ = ["LocalObjectStore", "ObjectStore", "open_object_store"]
 
 
 def open_object_store(location: str) -> ObjectStore:
-    """Open the object store a location names: a folder path, ``file://…`` or ``s3://bucket/prefix``."""
+    """Open the object store a location names: a folder path, ``file://…``, ``s3://bucket/prefix``
+    or a team server (``http(s)://host:port``)."""
     if location.startswith("s3://"):
         from pedigree.objects.s3 import S3ObjectStore  # type: ignore[import-not-found,unused-ignore]
 
         return S3ObjectStore.from_uri(location)  # type: ignore[no-any-return,unused-ignore]
+    if location.lower().startswith(("http://", "https://")):
+        from pedigree.credentials import token_for
+        from pedigree.objects.remote import RemoteObjectStore
+
+        return RemoteObjectStore(location, token_for(location))
     if location.startswith("file://"):
         location = location[len("file://") :]
     return LocalObjectStore(location)

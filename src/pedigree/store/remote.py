@@ -1,0 +1,182 @@
+"""The metadata store through the team server: one more implementation of the store interface.
+
+:class:`RemoteStore` offers what :class:`~pedigree.store.sql.SQLStore` offers the context
+(``append``, ``write``, ``read``, ``heartbeat``, ``close``), over HTTP:
+
+- ``read()`` gives a :class:`RemoteReader`, a :class:`~pedigree.store.reader.Reader` whose every
+  public method is a ``POST /api/v1/read/{method}`` (arguments and typed rows through
+  :mod:`pedigree.store.wire`). The domain cannot tell it from SQL.
+- ``append(events)`` is a ``POST /api/v1/events`` of the typed events with a batch id; the
+  server appends them as the token's user (the ``actor`` given here is not sent: the server
+  does not take a client's word for who it is), once per batch id, so a retry after a lost
+  answer records nothing twice.
+- ``write(build)`` runs ``build`` against the remote reader, then sends its events with the head
+  of the log that the reads saw; if anything was appended in between, the server refuses
+  (``StaleRead``) and the build runs again on a fresh read: the same guarantee as the SQL store's
+  write transaction (what the build read cannot change before its events are applied).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+from typing import Any
+
+from pedigree.errors import Conflict, StaleRead, StoreError
+from pedigree.store.events import Event, prepare
+from pedigree.store.http import HTTPClient
+from pedigree.store.reader import Reader
+from pedigree.store.wire import decode, encode
+
+__all__ = ["READ_METHODS", "RemoteReader", "RemoteStore", "open_remote_store"]
+
+# Attempts of a write whose reads the record outran before it gives up (each waits a little).
+_WRITE_ATTEMPTS = 50
+
+
+def _read_methods() -> frozenset[str]:
+    names = set()
+    for name in dir(Reader):
+        if name.startswith("_"):
+            continue
+        attr = inspect.getattr_static(Reader, name)
+        if isinstance(attr, property | classmethod | staticmethod):
+            continue
+        if callable(attr):
+            names.add(name)
+    return frozenset(names)
+
+
+READ_METHODS = _read_methods()
+"""The Reader methods the server answers (``POST /api/v1/read/{method}``): every public one."""
+
+
+class RemoteReader(Reader):
+    """A :class:`Reader` whose queries the team server answers.
+
+    Each call is one request, answered from one consistent snapshot on the server along with
+    the head of the log it saw (``heads``), which :meth:`RemoteStore.write` uses to detect that
+    the record moved between its reads and its write.
+    """
+
+    def __init__(self, store: RemoteStore) -> None:  # no connection: the server holds it
+        self._store = store
+        self.heads: set[int] = set()
+
+    @property
+    def dialect(self) -> str:
+        return "remote"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "conn":
+            raise StoreError(
+                "this operation needs the database itself, which the team server holds: run "
+                "it on the server (or through its own route)"
+            )
+        raise AttributeError(name)
+
+    def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        answer = self._store.http.call(
+            "POST",
+            f"/api/v1/read/{method}",
+            {"args": encode(list(args)), "kwargs": encode(kwargs)},
+        )
+        self.heads.add(int(answer["head"]))
+        return decode(answer["value"])
+
+
+def _proxy(name: str) -> Callable[..., Any]:
+    def call(self: RemoteReader, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, args, kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(Reader, name).__doc__
+    return call
+
+
+for _name in READ_METHODS:
+    setattr(RemoteReader, _name, _proxy(_name))
+
+
+def _wire_events(events: Sequence[Event]) -> list[dict[str, Any]]:
+    # The payload as the log holds it (metric points packed): compact, and what the server
+    # rebuilds the typed event from, checking it as any event is checked.
+    return [{"kind": e.KIND, "payload": prepare(e)[0]} for e in events]
+
+
+class RemoteStore:
+    """The team server at ``uri``, as the metadata store. Create with :func:`open_remote_store`."""
+
+    dialect = "remote"
+
+    def __init__(self, uri: str, token: str | None) -> None:
+        self.uri = uri.rstrip("/")
+        self.http = HTTPClient(self.uri, token)
+
+    @cached_property
+    def principal(self) -> dict[str, Any]:
+        """``{"user", "role"}`` of the token (``GET /api/v1/whoami``), asked once."""
+        answer = self.http.call("GET", "/api/v1/whoami")
+        assert isinstance(answer, dict)
+        return answer
+
+    def head(self) -> int:
+        answer = self.http.call("GET", "/api/v1/head")
+        return int(answer["seq"])
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Reader]:
+        yield RemoteReader(self)
+
+    def send(
+        self, events: Sequence[Event], *, batch: str | None = None, expect_head: int | None = None
+    ) -> int:
+        """Deliver a batch of events (once per ``batch`` id); the sequence number of its last."""
+        payload = {
+            "batch": batch or uuid.uuid4().hex,
+            "expect_head": expect_head,
+            "events": _wire_events(events),
+        }
+        answer = self.http.call("POST", "/api/v1/events", payload)
+        return int(answer["seq"])
+
+    def append(self, events: Sequence[Event], **_who: Any) -> int:
+        """Append as the token's user (``actor``/``identity`` given here are not sent)."""
+        if not events:
+            return self.head()
+        return self.send(events)
+
+    def write(self, build: Callable[[Reader], Sequence[Event]], **_who: Any) -> int:
+        for attempt in range(_WRITE_ATTEMPTS):
+            reader = RemoteReader(self)
+            events = build(reader)
+            if not events:
+                return max(reader.heads) if reader.heads else self.head()
+            if len(reader.heads) <= 1:
+                expect = next(iter(reader.heads), None)
+                try:
+                    return self.send(events, expect_head=expect)
+                except StaleRead:
+                    pass
+            # The record moved while the build read it: read again, a little later.
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+        raise Conflict("the record kept changing while this write read it; try again")
+
+    def heartbeat(self, run_id: str, *, host: str, pid: int) -> None:
+        self.http.call("POST", "/api/v1/heartbeat", {"run_id": run_id, "host": host, "pid": pid})
+
+    def call(self, method: str, path: str, payload: Any = None) -> Any:
+        """A request to one of the server's own routes (``audit verify`` runs on the server)."""
+        return self.http.call(method, path, payload)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def open_remote_store(uri: str, token: str | None) -> RemoteStore:
+    return RemoteStore(uri, token)
