@@ -250,6 +250,17 @@ def _event(data: st.DataObject, runs: list[str]) -> list[tuple[str, dict[str, An
             "at": 2.5,
         }
         return [(kind, payload)]
+    if kind == "import.recorded":
+        payload = {
+            "source": f"mlflow:{data.draw(st.sampled_from(['a1', 'b2', 'c3']))}",
+            "target_type": "run",
+            "target": run,
+            "actor": "me",
+            "at": 5.0,
+        }
+        if data.draw(st.booleans()):
+            payload["details"] = {"tags": {"team": data.draw(st.text(max_size=3))}}
+        return [(kind, payload)]
     assert kind == "sweep.created", kind
     return [(kind, {"run_id": run, "spec": {"grid": {"w": [1, 2]}}})]
 

@@ -112,6 +112,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("digest", "kind", "size", "run_id", "path", "note", "actor", "at", "selection"),
     ),
     "model_aliases": (("name", "alias", "number"), ("version", "previous", "actor", "at")),
+    "imports": (("source",), ("target_type", "target", "details", "actor", "at")),
 }
 KEYED_TABLES = tuple(name for name in TABLES if name != "metrics")
 # Tables whose rows change after they are written (until their run ends); the others' rows are
@@ -289,6 +290,7 @@ class Model:
             "sweeps": set(),
             "model_versions": set(),
             "model_aliases": set(),
+            "imports": set(),
         }
         self._trees_with_rows: set[str] = set()
         # By kind, as the log names them: the check looks one up per event it reads.
@@ -526,6 +528,20 @@ class Model:
         row = tuple(p.get(k) for k in ("name", "alias", "number", *TABLES["model_aliases"][1]))
         self._insert("model_aliases", row, seq)
 
+    def _import_recorded(self, seq: int, p: dict[str, Any]) -> None:
+        # A global kind, folded apart from the runs (as approvals are): the store refused one
+        # naming a run it did not hold.
+        details = p.get("details")
+        row = (
+            p["source"],
+            p["target_type"],
+            p["target"],
+            None if details is None else canonical(details),
+            p.get("actor"),
+            p.get("at", 0.0),
+        )
+        self._insert("imports", row, seq)
+
 
 # The fold of each event kind (a method of :class:`Model`), as ``store.projections`` has a
 # projector for each: a kind the registry knows must have both.
@@ -546,4 +562,5 @@ FOLDS: dict[type[ev.Event], str] = {
     ev.SweepCreated: "_sweep",
     ev.ModelRegistered: "_model_registered",
     ev.ModelAliasMoved: "_model_alias_moved",
+    ev.ImportRecorded: "_import_recorded",
 }

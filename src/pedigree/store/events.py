@@ -40,6 +40,7 @@ __all__ = [
     "ApprovalRecorded",
     "DatasetVersioned",
     "EnvironmentRecorded",
+    "ImportRecorded",
     "Event",
     "ModelAliasMoved",
     "ModelRegistered",
@@ -432,6 +433,40 @@ class ModelAliasMoved(Event):
         for what, value in (("move number", self.number), ("version", self.version)):
             if type(value) is not int or value < 1:
                 raise InvalidValue(f"an alias {what} is a positive integer, not {value!r}")
+
+
+IMPORT_TARGETS = ("run", "model")
+
+
+@_kind("import.recorded")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportRecorded(Event):
+    """Record ``target`` (a run id, or a model version ``NAME/N``) came from ``source`` in
+    another tool (``mlflow:<run id>``, ``mlflow:models:/NAME/N``): logged with the events that
+    made the record, so a second import finds it and adds nothing. ``details``: what the source
+    said that has no column here (an MLflow run's tags, experiment id, artifact location)."""
+
+    source: str
+    target_type: str
+    target: str
+    details: dict[str, Any] | None = None
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source or len(self.source) > 1000:
+            raise InvalidValue(f"an import source is text of 1 to 1000 characters: {self.source!r}")
+        if self.target_type not in IMPORT_TARGETS:
+            raise InvalidValue(
+                f"an import's target is one of {', '.join(IMPORT_TARGETS)}, "
+                f"not {self.target_type!r}"
+            )
+        if not isinstance(self.target, str) or not self.target:
+            raise InvalidValue(f"an import names its target, not {self.target!r}")
+
+    @property
+    def scope(self) -> str | None:
+        return self.target if self.target_type == "run" else None
 
 
 def log_payload(event: Event) -> str:

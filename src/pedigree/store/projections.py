@@ -413,3 +413,28 @@ def _model_registered(conn: Connection, p: dict[str, Any]) -> None:
 def _model_alias_moved(conn: Connection, p: dict[str, Any]) -> None:
     columns = ("name", "alias", "number", "version", "previous", "actor", "at")
     conn.execute(t.model_aliases.insert().values(**{k: p.get(k) for k in columns}))
+
+
+@projector(ev.ImportRecorded)
+def _import_recorded(conn: Connection, p: dict[str, Any]) -> None:
+    # The record it names is made by the events before it, in the same append.
+    if p["target_type"] == "run":
+        found = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == p["target"])).first()
+        if found is None:
+            raise RunNotFound(f"no run {p['target']}")
+    seen = conn.execute(
+        sa.select(t.imports.c.target).where(t.imports.c.source == p["source"])
+    ).scalar()
+    if seen is not None:
+        raise Conflict(f"{p['source']} was imported already (as {seen})")
+    details = p.get("details")
+    conn.execute(
+        t.imports.insert().values(
+            source=p["source"],
+            target_type=p["target_type"],
+            target=p["target"],
+            details=None if details is None else canonical_json(details),
+            actor=p.get("actor"),
+            at=p.get("at", 0.0),
+        )
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from pedigree.store.reads.data import DataReads
+from pedigree.store.reads.imports import ImportReads
 from pedigree.store.reads.lineage import LineageReads
 from pedigree.store.reads.models import ModelReads
 from pedigree.store.reads.reviews import ReviewReads
@@ -24,7 +25,7 @@ from pedigree.store.reads.runs import RunReads
 __all__ = ["Reader"]
 
 
-class Reader(RunReads, DataReads, LineageReads, ReviewReads, ModelReads):
+class Reader(RunReads, DataReads, LineageReads, ReviewReads, ModelReads, ImportReads):
     """Queries over one connection, inside one transaction (a consistent snapshot)."""
 
     def __init__(self, conn: Connection) -> None:

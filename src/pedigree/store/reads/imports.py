@@ -1,0 +1,66 @@
+"""Reads over imported records (``pedigree import mlflow``): one part of the read interface.
+
+Joined with the other parts in :class:`pedigree.store.reader.Reader`.
+
+>>> from pedigree.store.sql import open_store
+>>> with open_store("sqlite://").read() as reader:
+...     reader.imported(["mlflow:0123"]), reader.imported_from(["r1"])
+({}, {})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pedigree.store import schema as t
+
+__all__ = ["ImportReads"]
+
+# Bound parameters per statement: SQLite allows 32,766, PostgreSQL 65,535.
+_CHUNK = 10_000
+
+
+class ImportReads:
+    conn: Connection
+
+    def imported(self, sources: Sequence[str]) -> dict[str, str]:
+        """``{source: target}`` of the ``sources`` imported already (a run id, or NAME/N)."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(sources))
+        for i in range(0, len(unique), _CHUNK):
+            part = unique[i : i + _CHUNK]
+            rows = self.conn.execute(
+                sa.select(t.imports.c.source, t.imports.c.target).where(
+                    t.imports.c.source.in_(part)
+                )
+            )
+            found.update({r.source: r.target for r in rows})
+        return found
+
+    def imported_sources(self, prefix: str) -> dict[str, str]:
+        """``{source: target}`` of every import whose source starts with ``prefix``
+        (``mlflow:``): what one tool brought in."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.conn.execute(
+            sa.select(t.imports.c.source, t.imports.c.target).where(
+                t.imports.c.source.like(f"{escaped}%", escape="\\")
+            )
+        )
+        return {r.source: r.target for r in rows}
+
+    def imported_from(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """``{run id: source}`` of the runs among ``run_ids`` that were imported."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(run_ids))
+        for i in range(0, len(unique), _CHUNK):
+            part = unique[i : i + _CHUNK]
+            rows = self.conn.execute(
+                sa.select(t.imports.c.source, t.imports.c.target).where(
+                    t.imports.c.target_type == "run", t.imports.c.target.in_(part)
+                )
+            )
+            found.update({r.target: r.source for r in rows})
+        return found
