@@ -27,8 +27,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
+from pedigree.store.db import Db
 from pedigree.store.reads._sql import Dialect, ends_with, fetch, keys_in, likely_one, prepare
 from pedigree.store.reads.lineage import Affected, NodeRef
 
@@ -125,7 +124,7 @@ def _params(name: Dialect, digests: list[str], runs: list[str]) -> dict[str, Any
     return {"digests": json.dumps(digests), "runs": json.dumps(runs)}
 
 
-def affected(conn: Connection, starts: Sequence[NodeRef]) -> Affected:
+def affected(conn: Db, starts: Sequence[NodeRef]) -> Affected:
     """Everything downstream of ``starts`` (see the module docstring), with what impact shows."""
     out = Affected()
     digests, runs = _starts(starts)
@@ -162,7 +161,7 @@ def affected(conn: Connection, starts: Sequence[NodeRef]) -> Affected:
 # -- the closure alone ----------------------------------------------------------------------------
 
 
-def downstream_runs(conn: Connection, starts: Sequence[NodeRef]) -> set[str]:
+def downstream_runs(conn: Db, starts: Sequence[NodeRef]) -> set[str]:
     """Every run downstream of ``starts`` (the start runs included), however far."""
     digests, runs = _starts(starts)
     if not digests and not runs:
@@ -172,7 +171,7 @@ def downstream_runs(conn: Connection, starts: Sequence[NodeRef]) -> set[str]:
     return {row[0] for row in fetch(conn, sql, params)}
 
 
-def run_outputs(conn: Connection, run_ids: Sequence[str]) -> set[str]:
+def run_outputs(conn: Db, run_ids: Sequence[str]) -> set[str]:
     """What ``reach`` finds downstream of these runs besides runs: outputs, folders holding
     them, dataset versions they produced."""
     name = prepare(conn)

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
+from pedigree.store.db import Db
 from pedigree.store.reads import chunked
 from pedigree.store.reads._sql import Dialect, ends_with, fetch, likely_one, prepare
 from pedigree.store.reads.lineage import Direction, Edge, Graph, NodeKind, NodeRef
@@ -160,7 +159,7 @@ _MAX_STARTS = 400
 
 
 def _rows(
-    conn: Connection, starts: Sequence[NodeRef], direction: Direction, depth: int | None
+    conn: Db, starts: Sequence[NodeRef], direction: Direction, depth: int | None
 ) -> Iterable[tuple[Any, ...]]:
     """Execute the walk from ``starts`` (in groups), yielding its rows."""
     name = prepare(conn)
@@ -178,7 +177,7 @@ def _rows(
 
 
 def walk(
-    conn: Connection,
+    conn: Db,
     starts: Sequence[NodeRef],
     *,
     direction: Direction,
@@ -218,12 +217,12 @@ def walk(
     return graph
 
 
-def _has_more(conn: Connection, frontier: Sequence[NodeRef], direction: Direction) -> bool:
+def _has_more(conn: Db, frontier: Sequence[NodeRef], direction: Direction) -> bool:
     """Whether nodes at the depth limit lead any further (one query for all of them)."""
     return any(row[5] != "start" for row in _rows(conn, frontier, direction, 1))
 
 
-def reach(conn: Connection, starts: Sequence[NodeRef], *, direction: Direction) -> set[NodeRef]:
+def reach(conn: Db, starts: Sequence[NodeRef], *, direction: Direction) -> set[NodeRef]:
     """Every node reachable from ``starts``, however far; each node is expanded once or twice,
     so cycles end and wide graphs stay cheap (no depth or path is carried)."""
     if not starts:

@@ -16,13 +16,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.store import schema as t
+from pedigree.store.db import Db, in_list
 from pedigree.store.reads import chunked
 
 __all__ = ["DataReads", "DatasetVersion", "IOItem"]
+
+# The columns of ``datasets``, in the order ``DatasetVersion`` takes them.
+# ("user" is quoted: on PostgreSQL a bare ``user`` is the session's user.)
+_DATASET = 'name, version, digest, kind, size, file_count, path, created_at, "user", run_id'
+_DATASET_DS = ", ".join(f"ds.{c}" for c in _DATASET.split(", "))
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class DatasetVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}@v{self.version}"
+
+    @classmethod
+    def from_tuple(cls, row: tuple[Any, ...]) -> DatasetVersion:
+        """From a row of the columns ``_DATASET`` names, in that order."""
+        return cls(*row)
 
     @classmethod
     def from_row(cls, row: Any) -> DatasetVersion:
@@ -90,97 +97,81 @@ class IOItem(NamedTuple):
 
 
 class DataReads:
-    conn: Connection
+    db: Db
 
     def dataset_version(self, name: str, version: int | None = None) -> DatasetVersion | None:
         """One version of a dataset (the latest when ``version`` is None)."""
-        d = t.datasets.c
-        q = sa.select(t.datasets).where(d.name == name)
         if version is None:
-            q = q.order_by(d.version.desc()).limit(1)
+            row = self.db.first(
+                f"SELECT {_DATASET} FROM datasets WHERE name = :n ORDER BY version DESC LIMIT 1",
+                {"n": name},
+            )
         else:
-            q = q.where(d.version == version)
-        row = self.conn.execute(q).first()
-        return DatasetVersion.from_row(row) if row is not None else None
+            row = self.db.first(
+                f"SELECT {_DATASET} FROM datasets WHERE name = :n AND version = :v",
+                {"n": name, "v": version},
+            )
+        return DatasetVersion.from_tuple(row) if row is not None else None
 
     def dataset_versions(self, name: str) -> list[DatasetVersion]:
         """Every version of a dataset, oldest first."""
-        d = t.datasets.c
-        q = sa.select(t.datasets).where(d.name == name).order_by(d.version)
-        return [DatasetVersion.from_row(r) for r in self.conn.execute(q)]
+        rows = self.db.rows(
+            f"SELECT {_DATASET} FROM datasets WHERE name = :n ORDER BY version", {"n": name}
+        )
+        return [DatasetVersion.from_tuple(r) for r in rows]
 
     def latest_versions(self) -> list[DatasetVersion]:
         """The newest version of every dataset, by name."""
-        d = t.datasets.c
-        newest = (
-            sa.select(d.name, sa.func.max(d.version).label("version")).group_by(d.name).subquery()
+        rows = self.db.rows(
+            f"SELECT {_DATASET_DS} FROM datasets ds JOIN (SELECT name, max(version) AS version"
+            " FROM datasets GROUP BY name) newest"
+            " ON ds.name = newest.name AND ds.version = newest.version ORDER BY ds.name"
         )
-        q = (
-            sa.select(t.datasets)
-            .join(newest, sa.and_(d.name == newest.c.name, d.version == newest.c.version))
-            .order_by(d.name)
-        )
-        return [DatasetVersion.from_row(r) for r in self.conn.execute(q)]
+        return [DatasetVersion.from_tuple(r) for r in rows]
 
     def tree_known(self, digest: str) -> bool:
         """Whether a folder manifest's entries are recorded already (``tree.recorded``)."""
-        e = t.tree_entries.c
-        q = sa.select(e.tree_digest).where(e.tree_digest == digest).limit(1)
-        return self.conn.execute(q).first() is not None
+        q = "SELECT tree_digest FROM tree_entries WHERE tree_digest = :d LIMIT 1"
+        return self.db.first(q, {"d": digest}) is not None
 
     def run_started_at(self, run_id: str) -> float | None:
         """When the run started (epoch seconds), or None when there is no such run."""
-        r = t.runs.c
-        started = self.conn.execute(sa.select(r.started_at).where(r.id == run_id)).scalar()
+        started = self.db.scalar("SELECT started_at FROM runs WHERE id = :id", {"id": run_id})
         return float(started) if started is not None else None
 
     def run_io(self, ids: Sequence[str]) -> dict[str, list[IOItem]]:
         """The inputs and outputs of each run, by role then path."""
         out: dict[str, list[IOItem]] = {i: [] for i in ids}
-        io = t.run_io.c
         for chunk in chunked(ids):
-            rows = self.conn.execute(
-                sa.select(
-                    io.run_id,
-                    io.role,
-                    io.path,
-                    io.digest,
-                    io.size,
-                    io.kind,
-                    io.declared,
-                    io.modified,
-                )
-                .where(io.run_id.in_(chunk))
-                .order_by(io.run_id, io.role, io.path)
+            condition, params = in_list("run_id", chunk, "r")
+            rows = self.db.rows(
+                "SELECT run_id, role, path, digest, size, kind, declared, modified FROM run_io"
+                f" WHERE {condition} ORDER BY run_id, role, path",
+                params,
             )
-            for r in rows:
-                out[r.run_id].append(
-                    IOItem(
-                        r.role, r.path, r.digest, r.size, r.kind, bool(r.declared), bool(r.modified)
-                    )
+            for run_id, role, path, digest, size, kind, declared, modified in rows:
+                out[run_id].append(
+                    IOItem(role, path, digest, size, kind, bool(declared), bool(modified))
                 )
         return out
 
     def referenced_digests(self) -> dict[str, str]:
         """Every object digest the metadata refers to, with one place that refers to it."""
         refs: dict[str, str] = {}
-        d = t.datasets.c
-        for ds in self.conn.execute(sa.select(d.name, d.version, d.digest)):
-            refs.setdefault(ds.digest, f"{ds.name}@v{ds.version}")
-        e = t.tree_entries.c
-        for entry in self.conn.execute(sa.select(e.tree_digest, e.path, e.digest)):
-            refs.setdefault(entry.digest, f"{entry.path} in folder {entry.tree_digest}")
-        io = t.run_io.c
-        for item in self.conn.execute(sa.select(io.run_id, io.role, io.path, io.digest)):
-            refs.setdefault(item.digest, f"{item.role} {item.path} of run {item.run_id}")
-        r = t.runs.c
-        runs = sa.select(r.id, r.code_patch_digest, r.stdout_digest, r.stderr_digest)
-        for run in self.conn.execute(runs):
-            for what, digest in (
-                ("code patch", run.code_patch_digest),
-                ("stdout", run.stdout_digest),
-                ("stderr", run.stderr_digest),
-            ):
+        for name, version, digest in self.db.rows("SELECT name, version, digest FROM datasets"):
+            refs.setdefault(digest, f"{name}@v{version}")
+        for tree, path, digest in self.db.rows(
+            "SELECT tree_digest, path, digest FROM tree_entries"
+        ):
+            refs.setdefault(digest, f"{path} in folder {tree}")
+        for run_id, role, path, digest in self.db.rows(
+            "SELECT run_id, role, path, digest FROM run_io"
+        ):
+            refs.setdefault(digest, f"{role} {path} of run {run_id}")
+        for run_id, patch, stdout, stderr in self.db.rows(
+            "SELECT id, code_patch_digest, stdout_digest, stderr_digest FROM runs"
+        ):
+            for what, digest in (("code patch", patch), ("stdout", stdout), ("stderr", stderr)):
                 if digest:
-                    refs.setdefault(digest, f"{what} of run {run.id}")
+                    refs.setdefault(digest, f"{what} of run {run_id}")
         return refs

@@ -42,10 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.store import schema as t
+from pedigree.store.db import Db, in_list
 from pedigree.store.reads import chunked
 
 __all__ = [
@@ -188,7 +185,7 @@ class InputRead(NamedTuple):
 class LineageReads:
     """Walks of the lineage graph, impact's closure, and what lineage, diff and export show."""
 
-    conn: Connection
+    db: Db
 
     # -- walks ---------------------------------------------------------------------------------
 
@@ -197,32 +194,32 @@ class LineageReads:
         edges taken; ``truncated`` when nodes at the limit lead further."""
         from pedigree.store.reads._walk import walk
 
-        return walk(self.conn, starts, direction=direction, depth=depth)
+        return walk(self.db, starts, direction=direction, depth=depth)
 
     def reach(self, starts: Sequence[NodeRef], *, direction: Direction) -> set[NodeRef]:
         """Every node reachable from ``starts``, however far (the starts included)."""
         from pedigree.store.reads._walk import reach
 
-        return reach(self.conn, starts, direction=direction)
+        return reach(self.db, starts, direction=direction)
 
     def affected(self, starts: Sequence[NodeRef]) -> Affected:
         """Everything downstream of ``starts``, with what impact shows of it."""
         from pedigree.store.reads._closure import affected
 
-        return affected(self.conn, starts)
+        return affected(self.db, starts)
 
     def downstream_runs(self, starts: Sequence[NodeRef]) -> set[str]:
         """Every run downstream of ``starts`` (the start runs included), however far."""
         from pedigree.store.reads._closure import downstream_runs
 
-        return downstream_runs(self.conn, starts)
+        return downstream_runs(self.db, starts)
 
     def run_outputs(self, run_ids: Sequence[str]) -> set[str]:
         """What a downstream walk finds of these runs besides runs: outputs, folders holding
         them, dataset versions they produced."""
         from pedigree.store.reads._closure import run_outputs
 
-        return run_outputs(self.conn, run_ids)
+        return run_outputs(self.db, run_ids)
 
     # -- what is shown of the nodes -------------------------------------------------------------
 
@@ -230,7 +227,7 @@ class LineageReads:
         """What lineage shows of each run: names, status, code and environment, reproductions."""
         from pedigree.store.reads._sql import dialect, fetch, keys_in
 
-        conn = self.conn
+        conn = self.db
         name = dialect(conn)
         keys = sorted(set(ids))
         out: dict[str, RunDetails] = {}
@@ -300,7 +297,7 @@ class LineageReads:
         """What is known of each digest: ``type`` (file or dir), size, dataset versions, paths."""
         from pedigree.store.reads._sql import dialect, fetch, keys_in
 
-        conn = self.conn
+        conn = self.db
         name = dialect(conn)
         out: dict[str, ArtifactDetails] = {
             d: {"digest": d, "type": None, "size": None, "datasets": [], "paths": []}
@@ -367,37 +364,31 @@ class LineageReads:
 
     def digest_recorded(self, digest: str) -> bool:
         """Whether a run read or wrote ``digest``, or a dataset or folder manifest holds it."""
-        te = t.tree_entries.c
+        p = {"d": digest}
         return bool(
-            self.conn.execute(
-                sa.select(t.run_io.c.run_id).where(t.run_io.c.digest == digest).limit(1)
-            ).first()
-            or self.conn.execute(
-                sa.select(t.datasets.c.name).where(t.datasets.c.digest == digest).limit(1)
-            ).first()
-            or self.conn.execute(
-                sa.select(te.path)
-                .where(sa.or_(te.digest == digest, te.tree_digest == digest))
-                .limit(1)
-            ).first()
+            self.db.first("SELECT run_id FROM run_io WHERE digest = :d LIMIT 1", p)
+            or self.db.first("SELECT name FROM datasets WHERE digest = :d LIMIT 1", p)
+            or self.db.first(
+                "SELECT path FROM tree_entries WHERE digest = :d OR tree_digest = :d LIMIT 1", p
+            )
         )
 
     def digests_starting(self, prefix: str) -> set[str]:
         """Recorded digests that start with ``prefix``: none, the one, or two of several."""
         high = prefix + "g"  # after every digest that starts with prefix: hex sorts before "g"
         found: set[str] = set()
-        for col in (
-            t.run_io.c.digest,
-            t.datasets.c.digest,
-            t.tree_entries.c.digest,
-            t.tree_entries.c.tree_digest,
+        for table, col in (
+            ("run_io", "digest"),
+            ("datasets", "digest"),
+            ("tree_entries", "digest"),
+            ("tree_entries", "tree_digest"),
         ):
             found.update(
-                self.conn.execute(
-                    sa.select(col).where(col >= prefix, col < high).distinct().limit(2)
+                self.db.scalars(
+                    f"SELECT DISTINCT {col} FROM {table} WHERE {col} >= :lo AND {col} < :hi"
+                    " LIMIT 2",
+                    {"lo": prefix, "hi": high},
                 )
-                .scalars()
-                .all()
             )
             if len(found) > 1:
                 break
@@ -407,65 +398,62 @@ class LineageReads:
         """Every digest recorded at the project path ``rel``: read or written there by a run,
         added there as a dataset, held by a dataset added from a parent folder; for a folder,
         also every version of the files recorded under it."""
-        io, ds, te = t.run_io.c, t.datasets.c, t.tree_entries.c
         found: dict[str, None] = {}
         # The path itself, and (for a folder) everything recorded under it: '0' follows '/'.
-        for row in self.conn.execute(
-            sa.select(io.digest)
-            .where(sa.or_(io.path == rel, sa.and_(io.path > rel + "/", io.path < rel + "0")))
-            .distinct()
-            .order_by(io.digest)
+        for digest in self.db.scalars(
+            "SELECT DISTINCT digest FROM run_io"
+            " WHERE path = :rel OR (path > :lo AND path < :hi) ORDER BY digest",
+            {"rel": rel, "lo": rel + "/", "hi": rel + "0"},
         ):
-            found[row.digest] = None
-        for row in self.conn.execute(
-            sa.select(ds.digest).where(ds.path == rel).order_by(ds.name, ds.version)
+            found[digest] = None
+        for digest in self.db.scalars(
+            "SELECT digest FROM datasets WHERE path = :rel ORDER BY name, version", {"rel": rel}
         ):
-            found[row.digest] = None
+            found[digest] = None
         # A file inside a dataset that was added from a parent folder.
         parents = [str(p) for p in PurePosixPath(rel).parents if str(p) != "."]
         if parents:
-            inside = [sa.and_(ds.path == p, te.path == rel[len(p) + 1 :]) for p in parents]
-            for row in self.conn.execute(
-                sa.select(te.digest)
-                .select_from(t.datasets.join(t.tree_entries, te.tree_digest == ds.digest))
-                .where(sa.or_(*inside))
-                .order_by(ds.name, ds.version)
+            params: dict[str, Any] = {}
+            inside = []
+            for i, p in enumerate(parents):
+                inside.append(f"(ds.path = :p{i} AND te.path = :f{i})")
+                params[f"p{i}"], params[f"f{i}"] = p, rel[len(p) + 1 :]
+            for digest in self.db.scalars(
+                "SELECT te.digest FROM datasets ds JOIN tree_entries te"
+                f" ON te.tree_digest = ds.digest WHERE {' OR '.join(inside)}"
+                " ORDER BY ds.name, ds.version",
+                params,
             ):
-                found[row.digest] = None
+                found[digest] = None
         return list(found)
 
     # -- impact, diff and export ------------------------------------------------------------------
 
     def input_reads(self, rel: str) -> list[InputRead]:
         """Every read of the project path ``rel`` (or of a path under it), by path and run."""
-        io = t.run_io.c
-        rows = self.conn.execute(
-            sa.select(io.run_id, io.path, io.digest, io.kind)
-            .where(
-                io.role == "input",
-                sa.or_(io.path == rel, sa.and_(io.path > rel + "/", io.path < rel + "0")),
-            )
-            .order_by(io.path, io.run_id)
+        rows = self.db.rows(
+            "SELECT run_id, path, digest, kind FROM run_io WHERE role = 'input'"
+            " AND (path = :rel OR (path > :lo AND path < :hi)) ORDER BY path, run_id",
+            {"rel": rel, "lo": rel + "/", "hi": rel + "0"},
         )
         return [InputRead(*row) for row in rows]
 
     def tree_entries(self, tree_digest: str) -> list[TreeFile]:
         """The files the folder manifest ``tree_digest`` holds (none when it is no folder)."""
-        te = t.tree_entries.c
-        rows = self.conn.execute(
-            sa.select(te.path, te.digest, te.size).where(te.tree_digest == tree_digest)
+        rows = self.db.rows(
+            "SELECT path, digest, size FROM tree_entries WHERE tree_digest = :t", {"t": tree_digest}
         )
         return [TreeFile(*row) for row in rows]
 
     def dataset_labels(self, digests: Sequence[str]) -> dict[str, list[str]]:
         """The dataset versions (``NAME@vN``, by name and version) each digest is."""
-        ds = t.datasets.c
         out: dict[str, list[str]] = {}
         for chunk in chunked(sorted(set(digests))):
-            for row in self.conn.execute(
-                sa.select(ds.name, ds.version, ds.digest)
-                .where(ds.digest.in_(chunk))
-                .order_by(ds.name, ds.version)
+            condition, params = in_list("digest", chunk, "d")
+            for name, version, digest in self.db.rows(
+                f"SELECT name, version, digest FROM datasets WHERE {condition}"
+                " ORDER BY name, version",
+                params,
             ):
-                out.setdefault(row.digest, []).append(f"{row.name}@v{row.version}")
+                out.setdefault(digest, []).append(f"{name}@v{version}")
         return out

@@ -14,12 +14,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.store import schema as t
+from pedigree.store.db import Db
 
 __all__ = ["AliasMove", "ModelReads", "ModelVersion"]
+
+# The columns of ``model_versions``, in the order ``ModelVersion.from_row`` reads them.
+_VERSION = "name, version, digest, kind, size, run_id, path, note, actor, at, selection"
+_VERSION_M = ", ".join(f"m.{c}" for c in _VERSION.split(", "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,24 @@ class ModelVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}/{self.version}"
+
+    @classmethod
+    def from_tuple(cls, r: tuple[Any, ...]) -> ModelVersion:
+        """From a row of the columns ``_VERSION`` names, in that order."""
+        name, version, digest, kind, size, run_id, path, note, actor, at, selection = r
+        return cls(
+            name,
+            version,
+            digest,
+            kind,
+            size,
+            run_id,
+            path,
+            note,
+            actor,
+            at,
+            json.loads(selection) if selection else None,
+        )
 
     @classmethod
     def from_row(cls, r: Any) -> ModelVersion:
@@ -73,76 +92,75 @@ class AliasMove:
 
 
 class ModelReads:
-    conn: Connection
+    db: Db
 
     def digest_path(self, digest: str) -> str | None:
         """One project path where ``digest`` was recorded (written or read by a run, added as a
         dataset, held by a folder), to name the file it comes back as; None when nowhere."""
-        io, ds, te = t.run_io.c, t.datasets.c, t.tree_entries.c
         for q in (
-            sa.select(io.path).where(io.digest == digest).order_by(io.role.desc(), io.path),
-            sa.select(ds.path).where(ds.digest == digest, ds.path.is_not(None)).order_by(ds.path),
-            sa.select(te.path).where(te.digest == digest).order_by(te.path),
+            "SELECT path FROM run_io WHERE digest = :d ORDER BY role DESC, path LIMIT 1",
+            "SELECT path FROM datasets WHERE digest = :d AND path IS NOT NULL ORDER BY path"
+            " LIMIT 1",
+            "SELECT path FROM tree_entries WHERE digest = :d ORDER BY path LIMIT 1",
         ):
-            found = self.conn.execute(q.limit(1)).scalar()
+            found = self.db.scalar(q, {"d": digest})
             if found is not None:
                 return str(found)
         return None
 
     def digest_producers(self, digest: str) -> list[tuple[str, str]]:
         """(run id, path) of every run that wrote ``digest``, oldest run first."""
-        io = t.run_io.c
-        q = (
-            sa.select(io.run_id, io.path)
-            .where(io.digest == digest, io.role == "output")
-            .order_by(io.run_id, io.path)
+        rows = self.db.rows(
+            "SELECT run_id, path FROM run_io WHERE digest = :d AND role = 'output'"
+            " ORDER BY run_id, path",
+            {"d": digest},
         )
-        return [(r.run_id, r.path) for r in self.conn.execute(q)]
+        return [(run_id, path) for run_id, path in rows]
 
     # -- the model registry ---------------------------------------------------------------------
 
     def model_version(self, name: str, version: int | None = None) -> ModelVersion | None:
         """One version of a model (the latest when ``version`` is None)."""
-        m = t.model_versions.c
-        q = sa.select(t.model_versions).where(m.name == name)
-        q = (
-            q.order_by(m.version.desc()).limit(1)
-            if version is None
-            else q.where(m.version == version)
-        )
-        row = self.conn.execute(q).first()
-        return ModelVersion.from_row(row) if row is not None else None
+        if version is None:
+            row = self.db.first(
+                f"SELECT {_VERSION} FROM model_versions WHERE name = :n"
+                " ORDER BY version DESC LIMIT 1",
+                {"n": name},
+            )
+        else:
+            row = self.db.first(
+                f"SELECT {_VERSION} FROM model_versions WHERE name = :n AND version = :v",
+                {"n": name, "v": version},
+            )
+        return ModelVersion.from_tuple(row) if row is not None else None
 
     def model_versions(self, name: str) -> list[ModelVersion]:
         """Every version of a model, oldest first."""
-        m = t.model_versions.c
-        q = sa.select(t.model_versions).where(m.name == name).order_by(m.version)
-        return [ModelVersion.from_row(r) for r in self.conn.execute(q)]
+        rows = self.db.rows(
+            f"SELECT {_VERSION} FROM model_versions WHERE name = :n ORDER BY version", {"n": name}
+        )
+        return [ModelVersion.from_tuple(r) for r in rows]
 
     def model_names(self) -> list[ModelVersion]:
         """The latest version of every model, by name."""
-        m = t.model_versions.c
-        newest = (
-            sa.select(m.name, sa.func.max(m.version).label("version")).group_by(m.name).subquery()
+        rows = self.db.rows(
+            f"SELECT {_VERSION_M} FROM model_versions m JOIN (SELECT name, max(version) AS version"
+            " FROM model_versions GROUP BY name) newest"
+            " ON m.name = newest.name AND m.version = newest.version ORDER BY m.name"
         )
-        q = (
-            sa.select(t.model_versions)
-            .join(newest, sa.and_(m.name == newest.c.name, m.version == newest.c.version))
-            .order_by(m.name)
-        )
-        return [ModelVersion.from_row(r) for r in self.conn.execute(q)]
+        return [ModelVersion.from_tuple(r) for r in rows]
 
     def alias_moves(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the aliases of a model (of one alias), oldest first."""
-        a = t.model_aliases.c
-        q = sa.select(t.model_aliases).where(a.name == name)
-        if alias is not None:
-            q = q.where(a.alias == alias)
-        q = q.order_by(a.at, a.alias, a.number)
-        return [
-            AliasMove(r.name, r.alias, r.number, r.version, r.previous, r.actor, r.at)
-            for r in self.conn.execute(q)
-        ]
+        q = "SELECT name, alias, number, version, previous, actor, at FROM model_aliases"
+        if alias is None:
+            rows = self.db.rows(q + " WHERE name = :n ORDER BY at, alias, number", {"n": name})
+        else:
+            rows = self.db.rows(
+                q + " WHERE name = :n AND alias = :a ORDER BY at, alias, number",
+                {"n": name, "a": alias},
+            )
+        return [AliasMove(*r) for r in rows]
 
     def model_aliases(self, name: str) -> dict[str, int]:
         """Where each alias of a model points now (its latest move), by alias."""
@@ -157,28 +175,28 @@ class ModelReads:
         a review is an ``Approval`` whose target is ``NAME/N``."""
         from pedigree.store.reads.reviews import Approval
 
-        a = t.approvals.c
-        q = sa.select(a.target, a.decision, a.note, a.actor, a.at).where(a.target_type == "model")
+        q = "SELECT target, decision, note, actor, at FROM approvals WHERE target_type = 'model'"
         if version is None:
             # Every NAME/...: a model name holds no "/", and "0" sorts right after "/".
-            q = q.where(a.target > name + "/", a.target < name + "0")
+            rows = self.db.rows(
+                q + " AND target > :lo AND target < :hi ORDER BY at, id",
+                {"lo": name + "/", "hi": name + "0"},
+            )
         else:
-            q = q.where(a.target == f"{name}/{version}")
+            rows = self.db.rows(q + " AND target = :t ORDER BY at, id", {"t": f"{name}/{version}"})
         out: list[tuple[int, Any]] = []
-        for r in self.conn.execute(q.order_by(a.at, a.id)):
-            head, _, number = r.target.rpartition("/")
+        for target, decision, note, actor, at in rows:
+            head, _, number = target.rpartition("/")
             if head == name and number.isdigit():
-                out.append((int(number), Approval(r.target, r.decision, r.note, r.actor, r.at)))
+                out.append((int(number), Approval(target, decision, note, actor, at)))
         return out
 
     def datasets_holding(self, digest: str) -> list[str]:
         """``NAME@vN`` of every dataset version that is ``digest`` or a folder holding it."""
-        ds, te = t.datasets.c, t.tree_entries.c
-        direct = sa.select(ds.name, ds.version).where(ds.digest == digest)
-        inside = (
-            sa.select(ds.name, ds.version)
-            .select_from(t.datasets.join(t.tree_entries, te.tree_digest == ds.digest))
-            .where(te.digest == digest)
+        rows = self.db.rows(
+            "SELECT name, version FROM datasets WHERE digest = :d"
+            " UNION SELECT ds.name, ds.version FROM datasets ds JOIN tree_entries te"
+            " ON te.tree_digest = ds.digest WHERE te.digest = :d",
+            {"d": digest},
         )
-        rows = self.conn.execute(sa.union(direct, inside))
-        return sorted(f"{r.name}@v{r.version}" for r in rows)
+        return sorted(f"{name}@v{version}" for name, version in rows)

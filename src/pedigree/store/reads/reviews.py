@@ -15,10 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.store import schema as t
+from pedigree.store.db import Db, in_list
 from pedigree.store.reads import chunked
 
 __all__ = ["Approval", "Reproduction", "ReviewReads", "RunFile"]
@@ -59,15 +56,13 @@ class RunFile:
 
 
 class ReviewReads:
-    conn: Connection
+    db: Db
 
     # -- sweeps ----------------------------------------------------------------------------------
 
     def sweep_spec(self, sweep_id: str) -> dict[str, Any] | None:
         """The spec a sweep was run with (``SweepSpec.to_json``), or None for another run."""
-        text = self.conn.execute(
-            sa.select(t.sweeps.c.spec).where(t.sweeps.c.run_id == sweep_id)
-        ).scalar()
+        text = self.db.scalar("SELECT spec FROM sweeps WHERE run_id = :id", {"id": sweep_id})
         return None if text is None else dict(json.loads(text))
 
     def runs_on_same_inputs(
@@ -79,22 +74,23 @@ class ReviewReads:
         The same *set*: a run that read one more or one fewer input version does not count; two
         runs with no recorded input count as on the same (no) data.
         """
-        r, io = t.runs.c, t.run_io.c
-        experiment = self.conn.execute(sa.select(r.experiment).where(r.id == run_id)).scalar()
+        experiment = self.db.scalar("SELECT experiment FROM runs WHERE id = :id", {"id": run_id})
         if experiment is None:
             return {}
-        rows = self.conn.execute(
-            sa.select(r.id, r.parent_id, io.digest)
-            .select_from(t.runs.outerjoin(t.run_io, sa.and_(io.run_id == r.id, io.role == "input")))
-            .where(r.experiment == experiment, sa.or_(r.kind.in_(list(kinds)), r.id == run_id))
+        condition, params = in_list("r.kind", list(kinds), "k")
+        rows = self.db.rows(
+            "SELECT r.id, r.parent_id, io.digest FROM runs r"
+            " LEFT OUTER JOIN run_io io ON io.run_id = r.id AND io.role = 'input'"
+            f" WHERE r.experiment = :e AND ({condition} OR r.id = :id)",
+            {**params, "e": experiment, "id": run_id},
         )
         digests: dict[str, set[str]] = {}
         parents: dict[str, str | None] = {}
-        for row in rows:
-            parents[row.id] = row.parent_id
-            found = digests.setdefault(row.id, set())
-            if row.digest is not None:
-                found.add(row.digest)
+        for rid, parent, digest in rows:
+            parents[rid] = parent
+            found = digests.setdefault(rid, set())
+            if digest is not None:
+                found.add(digest)
         mine = digests.get(run_id, set())
         return {
             rid: parents[rid] for rid, ds in sorted(digests.items()) if rid != run_id and ds == mine
@@ -105,83 +101,79 @@ class ReviewReads:
     def run_files(self, run_id: str) -> list[RunFile]:
         """A run's inputs and outputs, by role then path (what a reproduction restores and
         compares)."""
-        io = t.run_io.c
-        rows = self.conn.execute(
-            sa.select(io.role, io.path, io.digest, io.kind, io.size)
-            .where(io.run_id == run_id)
-            .order_by(io.role, io.path)
+        rows = self.db.rows(
+            "SELECT role, path, digest, kind, size FROM run_io WHERE run_id = :id"
+            " ORDER BY role, path",
+            {"id": run_id},
         )
-        return [RunFile(r.role, r.path, r.digest, r.kind, r.size) for r in rows]
+        return [RunFile(*r) for r in rows]
 
     def tree_files(self, digests: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """The ``(path, digest)`` files of each folder digest, by path."""
-        te = t.tree_entries.c
         out: dict[str, list[tuple[str, str]]] = {}
         for chunk in chunked(digests):
-            for row in self.conn.execute(
-                sa.select(te.tree_digest, te.path, te.digest)
-                .where(te.tree_digest.in_(chunk))
-                .order_by(te.tree_digest, te.path)
+            condition, params = in_list("tree_digest", chunk, "d")
+            for tree, path, digest in self.db.rows(
+                f"SELECT tree_digest, path, digest FROM tree_entries WHERE {condition}"
+                " ORDER BY tree_digest, path",
+                params,
             ):
-                out.setdefault(row.tree_digest, []).append((row.path, row.digest))
+                out.setdefault(tree, []).append((path, digest))
         return out
 
     def reproductions(self, run_ids: Sequence[str]) -> list[Reproduction]:
         """The reproductions of these runs, and those these runs are, by reproduction id."""
-        rp, r = t.reproductions.c, t.runs.c
         out: list[Reproduction] = []
         for chunk in chunked(run_ids):
-            rows = self.conn.execute(
-                sa.select(rp.run_id, rp.original_id, rp.verdict, r.started_at, r.ended_at)
-                .select_from(t.reproductions.join(t.runs, r.id == rp.run_id))
-                .where(sa.or_(rp.original_id.in_(chunk), rp.run_id.in_(chunk)))
-                .order_by(rp.run_id)
+            of, params = in_list("rp.original_id", chunk, "o")
+            are, more = in_list("rp.run_id", chunk, "r")
+            rows = self.db.rows(
+                "SELECT rp.run_id, rp.original_id, rp.verdict, r.started_at, r.ended_at"
+                " FROM reproductions rp JOIN runs r ON r.id = rp.run_id"
+                f" WHERE {of} OR {are} ORDER BY rp.run_id",
+                {**params, **more},
             )
-            out += [
-                Reproduction(row.run_id, row.original_id, row.verdict, row.started_at, row.ended_at)
-                for row in rows
-            ]
+            out += [Reproduction(*row) for row in rows]
         return out
 
     def reproduction_details(self, original_id: str) -> dict[str, dict[str, Any]]:
         """What each reproduction of ``original_id`` compared, by reproduction run id."""
-        rp = t.reproductions.c
-        rows = self.conn.execute(
-            sa.select(rp.run_id, rp.details).where(rp.original_id == original_id)
+        rows = self.db.rows(
+            "SELECT run_id, details FROM reproductions WHERE original_id = :id", {"id": original_id}
         )
-        return {row.run_id: json.loads(row.details) for row in rows}
+        return {run_id: json.loads(details) for run_id, details in rows}
 
     # -- approvals -------------------------------------------------------------------------------
 
     def run_approvals(self, run_ids: Sequence[str]) -> list[Approval]:
         """The reviews of these runs, oldest first within each batch of runs."""
-        a = t.approvals.c
         out: list[Approval] = []
         for chunk in chunked(run_ids):
-            rows = self.conn.execute(
-                sa.select(a.target, a.decision, a.note, a.actor, a.at)
-                .where(a.target_type == "run", a.target.in_(chunk))
-                .order_by(a.at, a.id)
+            condition, params = in_list("target", chunk, "t")
+            rows = self.db.rows(
+                "SELECT target, decision, note, actor, at FROM approvals"
+                f" WHERE target_type = 'run' AND {condition} ORDER BY at, id",
+                params,
             )
-            out += [Approval(r.target, r.decision, r.note, r.actor, r.at) for r in rows]
+            out += [Approval(*r) for r in rows]
         return out
 
     def artifact_approvals(self, digests: Sequence[str]) -> list[Approval]:
         """The reviews of these artifact versions, direct or of a dataset version naming one,
         oldest first within each batch of digests; ``target`` is the digest."""
-        a, ds = t.approvals.c, t.datasets.c
-        label = ds.name + sa.literal("@v") + sa.cast(ds.version, sa.String)
         out: list[Approval] = []
         for chunk in chunked(digests):
-            direct = sa.select(
-                a.target.label("digest"), a.decision, a.note, a.actor, a.at, a.id
-            ).where(a.target_type == "artifact", a.target.in_(chunk))
-            via_dataset = (
-                sa.select(ds.digest.label("digest"), a.decision, a.note, a.actor, a.at, a.id)
-                .select_from(t.approvals.join(t.datasets, a.target == label))
-                .where(a.target_type == "dataset", ds.digest.in_(chunk))
+            direct, params = in_list("a.target", chunk, "d")
+            via, more = in_list("ds.digest", chunk, "v")
+            rows = self.db.rows(
+                "SELECT digest, decision, note, actor, at FROM (SELECT a.target AS digest,"
+                " a.decision, a.note, a.actor, a.at, a.id FROM approvals a"
+                f" WHERE a.target_type = 'artifact' AND {direct}"
+                " UNION ALL SELECT ds.digest AS digest, a.decision, a.note, a.actor, a.at, a.id"
+                " FROM approvals a JOIN datasets ds"
+                " ON a.target = ds.name || '@v' || CAST(ds.version AS VARCHAR)"
+                f" WHERE a.target_type = 'dataset' AND {via}) u ORDER BY at, id",
+                {**params, **more},
             )
-            union = sa.union_all(direct, via_dataset).subquery()
-            rows = self.conn.execute(sa.select(union).order_by(union.c.at, union.c.id))
-            out += [Approval(r.digest, r.decision, r.note, r.actor, r.at) for r in rows]
+            out += [Approval(*r) for r in rows]
         return out
