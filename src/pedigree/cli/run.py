@@ -23,9 +23,7 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
 
 # Everything from the first argument that is not one of Pedigree's options is the command, with
 # its own options: `pedigree run python x.py -p x=1` passes -p to x.py. `--` still works.
-@click.command(
-    context_settings={"ignore_unknown_options": False, "allow_interspersed_args": False}
-)
+@click.command(context_settings={"ignore_unknown_options": False, "allow_interspersed_args": False})
 @click.option(
     "-e",
     "--experiment",
@@ -60,6 +58,21 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     help="A file or folder the command writes; repeatable.",
 )
 @click.option(
+    "--trace",
+    type=click.Choice(["auto", "python", "os"]),
+    default=None,
+    help="How file access is traced: python (the audit hook in Python processes; fast), os "
+    "(strace of every process: sees native code and other programs; slower), auto (os where "
+    "strace works, else python). Default: [capture] trace, else python.",
+)
+@click.option(
+    "--strict-capture",
+    is_flag=True,
+    default=None,
+    help="Fail the run (exit code 8) when its file capture is not complete. "
+    "Default: [capture] strict.",
+)
+@click.option(
     "-q", "--quiet", is_flag=True, help="Do not print Pedigree's own start and end lines."
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -70,6 +83,8 @@ def run(
     seed: int | None,
     inputs: tuple[str, ...],
     outputs: tuple[str, ...],
+    trace: str | None,
+    strict_capture: bool | None,
     quiet: bool,
     command: tuple[str, ...],
 ) -> None:
@@ -86,6 +101,7 @@ def run(
       pedigree run -- python backtest.py
       pedigree run -e ma-crossover -p window=50 -p instrument=AAPL --seed 7 -- python backtest.py
       pedigree run -i data/prices.csv -o model.bin -- ./train.sh
+      pedigree run --trace os --strict-capture sh -c 'awk 1 in.csv > out.csv'
     """
     from pedigree.api import LaunchSpec
     from pedigree.cli._common import tracker
@@ -98,6 +114,8 @@ def run(
         seed=seed,
         inputs=list(inputs),
         outputs=list(outputs),
+        trace=trace,
+        strict_capture=strict_capture,
     )
     t = tracker()
 
@@ -112,4 +130,7 @@ def run(
             f"(exit code {result.exit_code})",
             err=True,
         )
+        if result.files is not None and result.files.files != "complete":
+            why = "; ".join(result.files.reasons)
+            click.echo(f"pedigree: file capture {result.files.files}: {why}", err=True)
     sys.exit(result.exit_code)

@@ -256,6 +256,12 @@ def render_run(rec: dict[str, Any]) -> None:
                     item["kind"],
                     f"{item['path']}  {item['digest'][:19]}…  {item['size']:,} B{flag}",
                 )
+    files = (rec.get("capture") or {}).get("files")
+    if files:  # how complete the file capture is (pedigree.capture.files)
+        out.print("[bold]file capture[/]")
+        line(files, f"traced: {rec['capture'].get('trace')}")
+        for reason in rec["capture"].get("reasons") or []:
+            line("", reason)
     if rec.get("reproduction_of"):
         of = rec["reproduction_of"]
         out.print("[bold]reproduction[/]")

@@ -9,7 +9,9 @@ can restore the exact bytes), and one ``run.io`` event links them to the run, wi
 
 The rules for captured files:
 
-- a file opened for writing, created, or the target of a rename is an **output**;
+- a file opened for writing, created, or the target of a rename is an **output**, unless it is
+  exactly as it was before (same inode, size, mtime and ctime): a database that
+  ``sqlite3.connect`` opened read-write and the run only queried is an input;
 - a file opened for reading (without truncating it) is an **input**;
 - a file both read and written is an output. It is also an input if it existed before the run
   first wrote it and the stat cache knows what it held then (it was added as data, or produced or
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pedigree.data.capture import Captured, resolve
+from pedigree.data.capture import Captured, Stat, resolve
 from pedigree.data.hashing import relpath_in
 from pedigree.errors import InvalidInput, PedigreeError
 from pedigree.store.events import Event, RunIO, TreeRecorded
@@ -90,6 +92,8 @@ def io_events(
     for path, c in captured.items():
         if not os.path.lexists(path):
             continue
+        if c.written and c.before is not None and _unchanged(path, c.before):
+            c.written = False  # opened read-write (sqlite3.connect) but left as it was: read
         if c.written:
             items.setdefault((OUTPUT, path), _Item(OUTPUT, path)).captured = c
         if c.read and (not c.written or c.before is not None):
@@ -121,6 +125,23 @@ def io_events(
         events += [TreeRecorded(digest=d, entries=snap.tree_entries()) for d, snap in new.items()]
     events.append(RunIO(run_id=run_id, items=rows))
     return events
+
+
+def _unchanged(path: str, before: Stat) -> bool:
+    """Whether a file is as it was before the run first opened it for writing (same inode,
+    size, mtime and ctime: nothing wrote to it)."""
+    if before.ctime_ns < 0:
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
+        before.ino,
+        before.size,
+        before.mtime_ns,
+        before.ctime_ns,
+    )
 
 
 def _link(

@@ -25,6 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from pedigree.capture.files import (
+    COMPLETE,
+    STRICT_EXIT_CODE,
+    FileCapture,
+    assess,
+    choose_trace,
+    project_settings,
+    strace_argv,
+    strace_records,
+)
 from pedigree.client.spool import SpoolReader
 from pedigree.context import Context
 from pedigree.errors import CommandNotFound, PedigreeError
@@ -52,6 +62,11 @@ class LaunchSpec:
     parent_id: str | None = None
     cwd: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # How file access is traced: auto | python | os (pedigree.capture.files); None: the
+    # project's [capture] trace, else python.
+    trace: str | None = None
+    # Fail the run when its file capture is not complete; None: the project's [capture] strict.
+    strict_capture: bool | None = None
 
 
 @dataclass
@@ -63,6 +78,8 @@ class LaunchResult:
     # The parameter names the command's pedigree.params(...) declared (a sweep checks its grid
     # against them); empty when it declared none.
     declared_params: frozenset[str] = frozenset()
+    # The completeness mark of its file capture (None if the run could not be assessed).
+    files: FileCapture | None = None
 
 
 def _resolve_command(argv: Sequence[str], cwd: str) -> None:
@@ -162,6 +179,9 @@ def launch(
 
     cwd = os.path.abspath(spec.cwd or os.getcwd())
     _resolve_command(spec.argv, cwd)
+    default_trace, default_strict = project_settings(ctx.project.config)
+    tracing = choose_trace(spec.trace or default_trace)  # a bad mode fails before the run
+    strict = default_strict if spec.strict_capture is None else spec.strict_capture
     main_thread = threading.current_thread() is threading.main_thread()
 
     # Code is captured before the command starts, so that what it changes is not recorded as
@@ -198,10 +218,14 @@ def launch(
 
     env = _child_env(ctx, spec, run_id, spool)
     own_group = main_thread and not (sys.stdin is not None and sys.stdin.isatty())
+    argv = list(spec.argv)
+    strace_log = spool / "strace.log"
+    if tracing.mode == "os" and tracing.strace:
+        argv = [*strace_argv(tracing.strace, strace_log), *argv]
     started = time.monotonic()
     try:
         child = subprocess.Popen(
-            spec.argv,
+            argv,
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -224,6 +248,15 @@ def launch(
 
     received: list[int] = []
     restore: dict[int, Any] = {}
+    traced = tracing.mode == "os"
+
+    def send(sig: int) -> None:
+        # strace holds fatal signals while it runs a command: they go to what it traces.
+        targets = _children(child.pid) if traced else []
+        for pid in targets or [child.pid]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
     if main_thread:
 
         def forward(signum: int, _frame: Any) -> None:
@@ -232,8 +265,7 @@ def launch(
             terminal_sigint = signum == signal.SIGINT and not own_group
             sig = int(signal.SIGKILL) if len(received) > 2 else signum
             if not terminal_sigint or len(received) > 2:
-                with contextlib.suppress(ProcessLookupError):
-                    child.send_signal(sig)
+                send(sig)
 
         for handled in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             restore[handled] = signal.signal(handled, forward)
@@ -252,8 +284,7 @@ def launch(
         while not exited.wait(_POLL_SECONDS):
             if stop is not None and stop.is_set() and signal.SIGTERM not in received:
                 received.append(signal.SIGTERM)
-                with contextlib.suppress(ProcessLookupError):
-                    child.terminate()
+                send(signal.SIGTERM)
             recorder.ingest(records.read_new())
             if time.monotonic() - last_beat > recording.HEARTBEAT_SECONDS:
                 recording.heartbeat(ctx, run_id)
@@ -293,6 +324,31 @@ def launch(
     else:
         status = "finished"
 
+    files_mark: FileCapture | None = None
+    try:
+        problems: list[str] = []
+        if traced:
+            found, problems = strace_records(strace_log, root=ctx.project.root, cwd=cwd)
+            recorder.files.extend(found)
+        files_mark = assess(
+            trace=tracing.mode,
+            records=recorder.files,
+            hellos=recorder.hellos,
+            command_pid=None if traced else child.pid,
+            argv=spec.argv,
+            search_path=env.get("PATH"),
+            fallback=tracing.fallback,
+            problems=problems,
+        )
+    except (OSError, ValueError) as exc:
+        print(f"pedigree: file capture could not be assessed: {exc}", file=sys.stderr)
+    if strict and status == "finished" and (files_mark is None or files_mark.files != COMPLETE):
+        why = "; ".join(files_mark.reasons) if files_mark is not None else "not assessed"
+        what = files_mark.files if files_mark is not None else "unknown"
+        status, exit_code = "failed", STRICT_EXIT_CODE
+        error = f"strict capture: file capture is {what} ({why})"
+        print(f"pedigree: {error}", file=sys.stderr)
+
     capture = None
     out_digest: str | None = None
     err_digest: str | None = None
@@ -317,6 +373,18 @@ def launch(
         error=error,
         stdout_digest=out_digest,
         stderr_digest=err_digest,
+        files=files_mark,
     )
     shutil.rmtree(spool, ignore_errors=True)
-    return LaunchResult(run_id, status, exit_code, duration, frozenset(recorder.declared_params))
+    return LaunchResult(
+        run_id, status, exit_code, duration, frozenset(recorder.declared_params), files_mark
+    )
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (what strace started), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]

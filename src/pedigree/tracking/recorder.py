@@ -46,6 +46,8 @@ from pedigree.tracking import recording
 if TYPE_CHECKING:
     from pedigree.capture.code import CodeState
     from pedigree.capture.environment import Environment
+    from pedigree.capture.filehook import Listener
+    from pedigree.capture.files import FileCapture
     from pedigree.client.run import ActiveRun
 
 __all__ = ["THIS_INTERPRETER", "Recorder", "RunCapture", "StoreSink", "capture_run", "start_run"]
@@ -200,18 +202,21 @@ class Recorder:
         error: str | None = None,
         stdout_digest: str | None = None,
         stderr_digest: str | None = None,
+        files: FileCapture | None = None,
     ) -> None:
-        """End the run with its status, what it ran (``capture``) and the files it read and
-        wrote, in one write. What cannot be captured is reported; the run still ends."""
+        """End the run with its status, what it ran (``capture``), the files it read and
+        wrote and how complete that file capture is (``files``, kept with the invocation as
+        ``capture``), in one write. What cannot be captured is reported; the run still ends."""
         events: list[ev.Event] = []
         try:
-            if capture is not None:
+            mark = {"capture": files.to_json()} if files is not None else {}
+            if capture is not None or files is not None:
                 events = recording.capture_events(
                     self.ctx,
                     self.run_id,
-                    code=capture.code,
-                    environment=capture.environment,
-                    invocation=capture.invocation,
+                    code=capture.code if capture is not None else None,
+                    environment=capture.environment if capture is not None else None,
+                    invocation={**(capture.invocation if capture is not None else {}), **mark},
                 )
             events += _io_events(self.ctx, self.run_id, self.declared, cwd, self.files)
         except PedigreeError as exc:
@@ -276,8 +281,13 @@ class StoreSink(RecordSink):
         self._heartbeat: threading.Thread | None = None
         # The heartbeat thread flushes buffered metrics too: one record at a time.
         self._write_lock = threading.Lock()
+        self._files: Listener | None = None
 
     def start(self, run: ActiveRun) -> None:
+        from pedigree.capture.filehook import listen
+
+        # What the script opens from now until the run ends (pedigree.capture.filehook).
+        self._files = listen()
         self._capture_thread = threading.Thread(
             target=self._run_capture, name=f"pedigree-capture-{self.run_id[:8]}", daemon=True
         )
@@ -315,7 +325,23 @@ class StoreSink(RecordSink):
         self._stop.set()
         if self._capture_thread is not None:
             self._capture_thread.join()
-        self.recorder.finish(status, capture=self._capture, cwd=Path(os.getcwd()), error=error)
+        files = None
+        if self._files is not None:
+            from pedigree.capture.files import assess
+
+            records = self._files.close()
+            self.recorder.files.extend(records)
+            files = assess(
+                trace="in-process",
+                records=records,
+                hellos=[],
+                command_pid=None,
+                argv=[sys.executable, *sys.argv],
+                search_path=os.environ.get("PATH"),
+            )
+        self.recorder.finish(
+            status, capture=self._capture, cwd=Path(os.getcwd()), error=error, files=files
+        )
 
 
 def start_run(

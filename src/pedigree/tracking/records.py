@@ -64,6 +64,17 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+def _capture(invocation: dict[str, Any]) -> dict[str, Any]:
+    mark = invocation.get("capture")
+    if not isinstance(mark, dict):
+        return {"files": None, "reasons": [], "trace": None}
+    return {
+        "files": mark.get("files"),
+        "reasons": list(mark.get("reasons") or []),
+        "trace": mark.get("trace"),
+    }
+
+
 def run_record(
     row: RunRow,
     params: dict[str, Any],
@@ -118,6 +129,10 @@ def run_record(
         },
         "stdout_digest": row.stdout_digest,
         "stderr_digest": row.stderr_digest,
+        # The completeness of its file capture (pedigree.capture.files): files = complete,
+        # partial or off, with reasons; all None for a run recorded before the mark existed
+        # (or still running).
+        "capture": _capture(invocation),
     }
     if detail:
         record["code"]["repo_root"] = extra.get("repo_root")
@@ -132,5 +147,7 @@ def run_record(
                 **{k: v for k, v in machine.items() if k != "platform"},
             }
         )
-        record["invocation"] = {k: v for k, v in invocation.items() if k != "machine"}
+        record["invocation"] = {
+            k: v for k, v in invocation.items() if k not in ("machine", "capture")
+        }
     return record
