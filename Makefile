@@ -39,6 +39,11 @@ system-deps:
 		echo "installing PostgreSQL server binaries"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
+	@# strace: pedigree run --trace os|auto (OS-level file capture, docs/capture.md)
+	@if ! command -v strace >/dev/null; then \
+		echo "installing strace"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; \
+	fi
 
 # Chromium for the report tests (playwright drives the system's browser, never downloads one).
 browser:

@@ -45,6 +45,11 @@ CONFIG_TEMPLATE = """\
 env = []
 # Glob patterns (relative to the project root) that file capture ignores.
 ignore = []
+# How `pedigree run` traces file access: "python" (fast), "os" (strace: sees native code and
+# other programs) or "auto" (os where strace works). See docs/capture.md.
+# trace = "python"
+# Fail a run whose file capture is not complete (exit code 8).
+# strict = false
 
 [user]
 # The identity recorded on runs and approvals. PEDIGREE_USER, when set, overrides it; without
