@@ -118,12 +118,12 @@ class Context:
 
         Returns the sequence number of the last event (the head's, when there were none).
         """
-        return self.store.append(events, actor=self.actor.name)
+        return self.store.append(events, actor=self.actor.name, identity=self.actor.identity)
 
     def write(self, build: Callable[[Reader], Sequence[Event]]) -> int:
         """Like :meth:`append`, for events that depend on what the store holds: ``build`` reads
         through the reader it is given, inside the write transaction, and returns the events."""
-        return self.store.write(build, actor=self.actor.name)
+        return self.store.write(build, actor=self.actor.name, identity=self.actor.identity)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Reader]:

@@ -499,12 +499,21 @@ def test_a_well_formed_event_appended_without_its_rows_is_caught(
 
 def _rewrite_chain(uri: str, from_seq: int) -> None:
     """What someone with write access and this source code can do: recompute every digest."""
-    rows = query(uri, "SELECT seq, at, actor, kind, run_id, payload FROM audit_events ORDER BY seq")
+    rows = query(
+        uri, "SELECT seq, at, actor, kind, run_id, payload, identity FROM audit_events ORDER BY seq"
+    )
     prev = GENESIS
     statements = []
-    for seq, at, actor, kind, run_id, payload in rows:
+    for seq, at, actor, kind, run_id, payload, identity in rows:
         digest = event_digest(
-            prev=prev, seq=seq, at=at, actor=actor, kind=kind, run_id=run_id, payload=payload
+            prev=prev,
+            seq=seq,
+            at=at,
+            actor=actor,
+            kind=kind,
+            run_id=run_id,
+            payload=payload,
+            identity=identity,
         )
         if seq >= from_seq:
             statements.append(
@@ -605,11 +614,19 @@ def test_verify_while_pedigree_writes(golden: Golden, scratch: str) -> None:
 def test_an_event_rewritten_with_a_valid_digest_breaks_the_next_link(
     golden: Golden, scratch: str, processes: int, spawn: bool
 ) -> None:
-    seq, at, kind, run_id, payload, prev = query(
-        scratch, "SELECT seq, at, kind, run_id, payload, prev FROM audit_events WHERE seq = 6"
+    seq, at, kind, run_id, payload, prev, identity = query(
+        scratch,
+        "SELECT seq, at, kind, run_id, payload, prev, identity FROM audit_events WHERE seq = 6",
     )[0]
     digest = event_digest(
-        prev=prev, seq=seq, at=at, actor="mallory", kind=kind, run_id=run_id, payload=payload
+        prev=prev,
+        seq=seq,
+        at=at,
+        actor="mallory",
+        kind=kind,
+        run_id=run_id,
+        payload=payload,
+        identity=identity,
     )
     tamper(scratch, f"UPDATE audit_events SET actor = 'mallory', digest = '{digest}' WHERE seq = 6")
     report = check(scratch, processes, spawn=spawn)

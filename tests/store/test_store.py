@@ -149,7 +149,9 @@ def test_every_write_is_chained_into_the_audit_log(store) -> None:  # type: igno
             kind=r.kind,
             run_id=r.run_id,
             payload=r.payload,
+            identity=r.identity,
         )
+        assert r.identity == "self-declared"
     assert (head.seq, head.digest) == (2, rows[1].digest)
     assert [r.actor for r in rows] == ["ann", "bob"]
 

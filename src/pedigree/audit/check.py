@@ -31,7 +31,17 @@ from pedigree.store.chain import GENESIS, row_digest
 
 __all__ = ["Part", "PartResult", "ProgressFn", "check_part", "find_broken_links"]
 
-_EVENT_COLUMNS = ("seq", "at", "actor", "kind", "run_id", "payload", "prev", "digest")
+_EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "kind",
+    "run_id",
+    "payload",
+    "prev",
+    "digest",
+    "identity",
+)
 ProgressFn = Callable[[int, int], None]
 Row = tuple[Any, ...]
 
@@ -215,7 +225,7 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
     sql = f'SELECT {cols} FROM {reader.scan("audit_events")}{where_events} ORDER BY "seq"'
     reported = 0
     for chunk in _slices(reader.stream(sql), _STEP):
-        for seq, at, actor, kind, run_id, text, prev, digest in chunk:
+        for seq, at, actor, kind, run_id, text, prev, digest, identity in chunk:
             # Each event's digest is recomputed by exactly one share: the share of its run, or
             # share 0 for events of no run (those every share reads, to fold what is theirs).
             if check_all or (run_id is not None and kind not in GLOBAL_KINDS):
@@ -228,7 +238,7 @@ def check_part(reader: Reader, part: Part, progress: ProgressFn | None = None) -
                     first = seq
                 last_seq, last_digest = seq, digest
                 try:
-                    good = digest == row_digest(seq, at, actor, kind, run_id, text, prev)
+                    good = digest == row_digest(seq, at, actor, kind, run_id, text, prev, identity)
                 except (TypeError, ValueError, UnicodeError, OverflowError):
                     good = False
                 if not good:

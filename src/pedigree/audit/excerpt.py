@@ -82,10 +82,11 @@ def needed(
 def contiguous(reader: Reader, first: int) -> list[dict[str, Any]]:
     """Every event from seq ``first`` to the last, each with all its stored fields."""
     e = t.audit_events.c
-    q = sa.select(e.seq, e.at, e.actor, e.kind, e.run_id, e.payload, e.prev, e.digest)
+    q = sa.select(e.seq, e.at, e.actor, e.kind, e.run_id, e.payload, e.prev, e.digest, e.identity)
     rows = reader.conn.execute(q.where(e.seq >= first).order_by(e.seq))
-    return [
-        {
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {
             "seq": int(r.seq),
             "at": float(r.at),
             "actor": r.actor,
@@ -95,5 +96,8 @@ def contiguous(reader: Reader, first: int) -> list[dict[str, Any]]:
             "prev": r.prev,
             "digest": r.digest,
         }
-        for r in rows
-    ]
+        # Absent for events written before identities were recorded (their digest omits it).
+        if r.identity is not None:
+            item["identity"] = r.identity
+        out.append(item)
+    return out

@@ -156,6 +156,7 @@ def _check_events(
                 kind=ev["kind"],
                 run_id=ev["run_id"],
                 payload=ev["payload"],
+                identity=ev.get("identity"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             rep.fail(where, f"cannot be hashed ({exc})")

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pedigree.errors import InvalidInput, PedigreeError, StoreError
 from pedigree.store import schema as t
-from pedigree.store.chain import event_digest
+from pedigree.store.chain import IDENTITIES, event_digest
 from pedigree.store.events import Event, prepare
 from pedigree.store.migrations import HEAD_REVISION
 from pedigree.store.projections import apply
@@ -50,7 +50,7 @@ class _ChainSQL:
 
     def __init__(self, dialect: str) -> None:
         mark = "?" if dialect == "sqlite" else "%s"
-        columns = ("seq", "at", "actor", "kind", "run_id", "payload", "prev", "digest")
+        columns = ("seq", "at", "actor", "kind", "run_id", "payload", "prev", "digest", "identity")
         names = ", ".join(f'"{c}"' for c in columns)
         self.insert_events = (
             f'INSERT INTO "audit_events" ({names}) VALUES ({", ".join([mark] * len(columns))})'
@@ -186,15 +186,21 @@ class SQLStore:
         build: Callable[[Reader], Sequence[Event]],
         *,
         actor: str,
+        identity: str | None = "self-declared",
         at: float | None = None,
     ) -> int:
         """Run ``build`` in a write transaction, then chain and apply the events it returns.
 
         ``build`` reads through the reader it is given: what it sees cannot change before its
-        events are applied.
+        events are applied. ``identity`` says whether ``actor`` was proven (``authenticated``,
+        the team server) or taken on trust (``self-declared``); every event records it and its
+        digest covers it. ``None`` writes events as stores did before identities were recorded
+        (tests of old stores use it).
 
         Returns the sequence number of the last event appended (0 when there were none).
         """
+        if identity is not None and identity not in IDENTITIES:
+            raise InvalidInput(f"an identity is one of {', '.join(IDENTITIES)}, not {identity!r}")
         with self._write_conn() as conn:
             # The chain's three statements go straight to the driver's cursor, in the
             # transaction SQLAlchemy began: they run on every write, and SQLAlchemy's handling of
@@ -228,8 +234,9 @@ class SQLStore:
                         kind=kind,
                         run_id=run_id,
                         payload=logged,
+                        identity=identity,
                     )
-                    rows.append((seq, when, actor, kind, run_id, logged, prev, digest))
+                    rows.append((seq, when, actor, kind, run_id, logged, prev, digest, identity))
                     prev = digest
                     apply(conn, kind, payload)
                 if len(rows) == 1:
@@ -239,8 +246,15 @@ class SQLStore:
                 cursor.execute(sql.update_head, (seq, prev))
                 return int(seq)
 
-    def append(self, events: Sequence[Event], *, actor: str, at: float | None = None) -> int:
-        return self.write(lambda _conn: events, actor=actor, at=at)
+    def append(
+        self,
+        events: Sequence[Event],
+        *,
+        actor: str,
+        identity: str | None = "self-declared",
+        at: float | None = None,
+    ) -> int:
+        return self.write(lambda _conn: events, actor=actor, identity=identity, at=at)
 
     # -- operational state (not audited) -------------------------------------------------------
 
