@@ -207,6 +207,14 @@ class Tracker:
 
         return launch(self.ctx, spec, stream=stream, on_start=on_start, stop=stop)
 
+    def sync(self) -> dict[str, Any]:
+        """Deliver to the team server what waits in the outbox (``pedigree sync``): records
+        made while it could not be reached. ``{"remote": False}`` on a local store."""
+        remote = self.ctx.remote
+        if remote is None:
+            return {"remote": False}
+        return {"remote": True, "server": remote.uri, **remote.sync()}
+
     def doctor(self, *, fix: bool = False) -> Checkup:
         """What needs attention in the store (runs whose recorder stopped, leftover spool
         folders); with ``fix``, record those runs as crashed (in the acting user's name) and

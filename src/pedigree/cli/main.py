@@ -35,6 +35,10 @@ COMMANDS = {
     "reject": "pedigree.cli.review:reject",
     "report": "pedigree.cli.report:report",
     "doctor": "pedigree.cli.doctor:doctor",
+    "server": "pedigree.cli.server:server",
+    "login": "pedigree.cli.login:login",
+    "logout": "pedigree.cli.login:logout",
+    "sync": "pedigree.cli.sync:sync",
 }
 
 

@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pedigree.digest import Digest, hash_bytes, hash_file, hasher
-from pedigree.errors import IntegrityError, ObjectNotFound
+from pedigree.errors import IntegrityError, ObjectNotFound, ServerUnreachable
 from pedigree.objects.base import ObjectStore
 from pedigree.store.http import HTTPClient, Response
+from pedigree.store.outbox import outbox_for
 
 __all__ = ["RemoteObjectStore"]
 
@@ -36,6 +37,7 @@ class RemoteObjectStore(ObjectStore):
     def __init__(self, location: str, token: str | None) -> None:
         self.location = location.rstrip("/")
         self.http = HTTPClient(self.location, token)
+        self.outbox = outbox_for(self.location)
 
     @staticmethod
     def _path(digest: Digest) -> str:
@@ -47,7 +49,14 @@ class RemoteObjectStore(ObjectStore):
         return resp if resp.status == 200 else None
 
     def has(self, digest: Digest) -> bool:
-        return self._head(digest) is not None
+        try:
+            return self._head(digest) is not None
+        except ServerUnreachable:
+            # Recording offline (records already wait in the outbox): say what will be sent,
+            # so that capture goes on and queues the rest; otherwise the caller must know.
+            if self.outbox.has_pending():
+                return self.outbox.holds(digest)
+            raise
 
     def size(self, digest: Digest) -> int:
         resp = self._head(digest)
@@ -59,8 +68,16 @@ class RemoteObjectStore(ObjectStore):
     def put_file(self, path: str | os.PathLike[str], digest: Digest | None = None) -> Digest:
         if digest is None:
             digest = hash_file(path)
+        try:
+            self._upload(path, digest)
+        except ServerUnreachable:
+            # Kept for `pedigree sync`, checked against its digest when the server takes it.
+            self.outbox.put_object(digest, path)
+        return digest
+
+    def _upload(self, path: str | os.PathLike[str], digest: Digest) -> None:
         if self.has(digest):
-            return digest
+            return
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             self.http.request(
@@ -73,18 +90,20 @@ class RemoteObjectStore(ObjectStore):
                 },
                 ok=(200, 201),
             )
-        return digest
 
     def put_bytes(self, data: bytes) -> Digest:
         digest = hash_bytes(data)
-        if not self.has(digest):
-            self.http.request(
-                "PUT",
-                self._path(digest),
-                body=data,
-                headers={"Content-Type": "application/octet-stream"},
-                ok=(200, 201),
-            )
+        try:
+            if not self.has(digest):
+                self.http.request(
+                    "PUT",
+                    self._path(digest),
+                    body=data,
+                    headers={"Content-Type": "application/octet-stream"},
+                    ok=(200, 201),
+                )
+        except ServerUnreachable:
+            self.outbox.put_bytes(digest, data)
         return digest
 
     @contextlib.contextmanager

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
-from pedigree.errors import Conflict, StaleRead, StoreError
+from pedigree.errors import Conflict, ServerUnreachable, StaleRead, StoreError
 from pedigree.store.events import Event, prepare
 from pedigree.store.http import HTTPClient
+from pedigree.store.outbox import Outbox, outbox_for
 from pedigree.store.reader import Reader
 from pedigree.store.wire import decode, encode
 
@@ -37,6 +38,16 @@ __all__ = ["READ_METHODS", "RemoteReader", "RemoteStore", "open_remote_store"]
 
 # Attempts of a write whose reads the record outran before it gives up (each waits a little).
 _WRITE_ATTEMPTS = 50
+# What a recording asks while the server cannot be reached, answered so that it records more
+# rather than less: the projections of what these guard are idempotent (an environment or a
+# folder manifest recorded twice is kept once).
+_RETRY_OFFLINE = 5.0
+_OFFLINE_ANSWERS: dict[str, Any] = {
+    "environment": None,
+    "tree_known": False,
+    "run_started_at": None,
+    "digest_recorded": False,
+}
 
 
 def _read_methods() -> frozenset[str]:
@@ -81,11 +92,18 @@ class RemoteReader(Reader):
         raise AttributeError(name)
 
     def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        answer = self._store.http.call(
-            "POST",
-            f"/api/v1/read/{method}",
-            {"args": encode(list(args)), "kwargs": encode(kwargs)},
-        )
+        store = self._store
+        store.sync_once()
+        try:
+            answer = store.http.call(
+                "POST",
+                f"/api/v1/read/{method}",
+                {"args": encode(list(args)), "kwargs": encode(kwargs)},
+            )
+        except ServerUnreachable:
+            if store.offline and method in _OFFLINE_ANSWERS:
+                return _OFFLINE_ANSWERS[method]
+            raise
         self.heads.add(int(answer["head"]))
         return decode(answer["value"])
 
@@ -117,6 +135,28 @@ class RemoteStore:
     def __init__(self, uri: str, token: str | None) -> None:
         self.uri = uri.rstrip("/")
         self.http = HTTPClient(self.uri, token)
+        self.outbox: Outbox = outbox_for(self.uri)
+        # Set while appends go to the outbox; retried every _RETRY_OFFLINE seconds.
+        self.offline = False
+        self._retry_at = 0.0
+        self._synced = False
+
+    def sync_once(self) -> None:
+        """Deliver what an earlier command left in the outbox, once per process, before this
+        one's own records (which must come after them); a server still unreachable leaves it."""
+        if self._synced:
+            return
+        self._synced = True
+        if self.outbox.has_pending():
+            with contextlib.suppress(ServerUnreachable):
+                self.outbox.deliver(self.http)
+
+    def sync(self) -> dict[str, int]:
+        """Deliver the outbox now (``pedigree sync``): what was delivered and what still waits."""
+        self._synced = True
+        done = self.outbox.deliver(self.http)
+        self.offline = False
+        return {**done, **{f"pending_{k}": v for k, v in self.outbox.pending().items()}}
 
     @cached_property
     def principal(self) -> dict[str, Any]:
@@ -137,6 +177,7 @@ class RemoteStore:
         self, events: Sequence[Event], *, batch: str | None = None, expect_head: int | None = None
     ) -> int:
         """Deliver a batch of events (once per ``batch`` id); the sequence number of its last."""
+        self.sync_once()
         payload = {
             "batch": batch or uuid.uuid4().hex,
             "expect_head": expect_head,
@@ -146,10 +187,33 @@ class RemoteStore:
         return int(answer["seq"])
 
     def append(self, events: Sequence[Event], **_who: Any) -> int:
-        """Append as the token's user (``actor``/``identity`` given here are not sent)."""
+        """Append as the token's user (``actor``/``identity`` given here are not sent).
+
+        When the server cannot be reached, or earlier batches still wait for it, the batch goes
+        to the outbox, behind them, and 0 is returned (no sequence number exists yet).
+        """
         if not events:
-            return self.head()
-        return self.send(events)
+            return 0 if self.offline else self.head()
+        batch = uuid.uuid4().hex
+        if not self.offline or time.monotonic() >= self._retry_at:
+            try:
+                if self.outbox.has_pending():
+                    self.outbox.deliver(self.http)
+                seq = self.send(events, batch=batch)
+                self.offline = False
+                return seq
+            except ServerUnreachable:
+                self._retry_at = time.monotonic() + _RETRY_OFFLINE
+                if self.offline:
+                    self.outbox.put_events(batch, _wire_events(events))
+                    return 0
+                self.offline = True
+                _warn(
+                    f"the team server at {self.uri} cannot be reached: records wait in "
+                    f"{self.outbox.folder} (`pedigree sync` delivers them)"
+                )
+        self.outbox.put_events(batch, _wire_events(events))
+        return 0
 
     def write(self, build: Callable[[Reader], Sequence[Event]], **_who: Any) -> int:
         for attempt in range(_WRITE_ATTEMPTS):
@@ -168,15 +232,36 @@ class RemoteStore:
         raise Conflict("the record kept changing while this write read it; try again")
 
     def heartbeat(self, run_id: str, *, host: str, pid: int) -> None:
-        self.http.call("POST", "/api/v1/heartbeat", {"run_id": run_id, "host": host, "pid": pid})
+        if self.offline:
+            return  # operational state: the run's records wait in the outbox
+        try:
+            body = {"run_id": run_id, "host": host, "pid": pid}
+            self.http.call("POST", "/api/v1/heartbeat", body)
+        except ServerUnreachable:
+            pass
 
     def call(self, method: str, path: str, payload: Any = None) -> Any:
         """A request to one of the server's own routes (``audit verify`` runs on the server)."""
         return self.http.call(method, path, payload)
 
     def close(self) -> None:
+        if self.offline and self.outbox.has_pending():
+            # A last attempt as the command ends; what stays waits for the next command.
+            try:
+                self.outbox.deliver(self.http)
+            except ServerUnreachable:
+                _warn(
+                    f"records wait for the team server in {self.outbox.folder}: "
+                    "`pedigree sync` delivers them"
+                )
         self.http.close()
 
 
 def open_remote_store(uri: str, token: str | None) -> RemoteStore:
     return RemoteStore(uri, token)
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"pedigree: {message}", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from pedigree.errors import InvalidInput, PedigreeError, StoreError
+from pedigree.errors import InvalidInput, PedigreeError, StaleRead, StoreError
 from pedigree.store import schema as t
 from pedigree.store.chain import IDENTITIES, event_digest
 from pedigree.store.events import Event, prepare
@@ -255,6 +255,54 @@ class SQLStore:
         at: float | None = None,
     ) -> int:
         return self.write(lambda _conn: events, actor=actor, identity=identity, at=at)
+
+    def append_batch(
+        self,
+        events: Sequence[Event],
+        *,
+        batch: str,
+        expect_head: int | None = None,
+        **who: Any,
+    ) -> int:
+        """:meth:`append` for the team server: at most once per ``batch`` id, and (with
+        ``expect_head``) only if no event was appended since the client read at that head.
+
+        A batch id seen before returns the sequence number its first delivery returned and
+        appends nothing, so that a client retrying a batch whose answer it lost (a timeout, a
+        server restart) does not record it twice. A head that moved raises ``StaleRead``: the
+        client built its events from a read that is no longer current, and reads again. ``who``
+        is what :meth:`write` takes to name the actor.
+        """
+        replayed: list[int] = []
+
+        def build(reader: Reader) -> Sequence[Event]:
+            conn = reader.conn
+            done = conn.execute(
+                sa.select(t.server_batches.c.seq).where(t.server_batches.c.id == batch)
+            ).scalar()
+            if done is not None:
+                replayed.append(int(done))
+                return ()
+            head = int(conn.execute(sa.select(t.audit_head.c.seq)).scalar() or 0)
+            if expect_head is not None and head != expect_head:
+                raise StaleRead(
+                    f"the record moved on since it was read (head {head}, read at "
+                    f"{expect_head}): read again"
+                )
+            if events:
+                actor = who.get("actor")
+                conn.execute(
+                    t.server_batches.insert().values(
+                        id=batch,
+                        seq=head + len(events),
+                        actor=str(getattr(actor, "name", actor)),
+                        at=time.time(),
+                    )
+                )
+            return events
+
+        seq = self.write(build, **who)
+        return replayed[0] if replayed else seq
 
     # -- operational state (not audited) -------------------------------------------------------
 
