@@ -26,8 +26,10 @@ statement is written (``db.dialect``); lists of values go through :func:`in_list
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -35,13 +37,29 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-__all__ = ["Db", "Dialect", "SADb", "SQLiteDb", "in_list"]
+__all__ = ["Db", "Dialect", "SADb", "SQLiteDb", "in_list", "lazy_module"]
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Mapping[str, Any]
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 _NO_PARAMS: dict[str, Any] = {}
+
+
+class _Lazy(ModuleType):
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def lazy_module(name: str) -> Any:
+    """The module ``name``, imported when one of its attributes is first looked up.
+
+    For the code that still builds SQLAlchemy statements (writes, migrations, a read part not
+    yet written as SQL text): ``sa = lazy_module("sqlalchemy")`` at module level, with the real
+    import under ``TYPE_CHECKING`` for the type checker, keeps SQLAlchemy out of a process that
+    never runs that code.
+    """
+    return _Lazy(name)
 
 
 def in_list(column: str, values: Iterable[Any], prefix: str) -> tuple[str, dict[str, Any]]:
