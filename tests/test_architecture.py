@@ -28,6 +28,7 @@ DOMAIN = (
     "tracking",
     "selection",
     "models",
+    "interop",
 )
 BACKENDS = ("store", "objects")
 FACES = ("cli", "server", "ui")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pedigree.api.audit import AuditAPI
     from pedigree.api.bundle import BundleAPI
     from pedigree.api.data import DataAPI
+    from pedigree.api.imports import ImportsAPI
     from pedigree.api.lineage import LineageAPI
     from pedigree.api.models import ModelsAPI
     from pedigree.api.reports import ReportsAPI
@@ -154,6 +155,12 @@ class Tracker:
         from pedigree.api.models import ModelsAPI
 
         return ModelsAPI(self.ctx)
+
+    @cached_property
+    def imports(self) -> ImportsAPI:
+        from pedigree.api.imports import ImportsAPI
+
+        return ImportsAPI(self.ctx)
 
     # -- writing runs --------------------------------------------------------------------------
 

@@ -47,6 +47,16 @@ class BundleAPI:
 
         return write_bundle(self._ctx, target, path, data=data, cwd=cwd)
 
+    def import_bundle(
+        self, source: str | os.PathLike[str] | IO[bytes], *, anchor: str | None = None
+    ) -> dict[str, Any]:
+        """Verify the bundle and merge its records into this store (idempotent; each imported
+        run says where it came from under ``imported_from``). An unverified bundle raises
+        :class:`~pedigree.errors.IntegrityError` and imports nothing."""
+        from pedigree.bundle.merge import import_bundle
+
+        return import_bundle(self._ctx, source, anchor=anchor)
+
     @staticmethod
     def verify(
         source: str | os.PathLike[str] | IO[bytes], *, anchor: str | None = None

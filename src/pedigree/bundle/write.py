@@ -259,7 +259,13 @@ def _write_code(
     for rec in records:
         code = rec.get("code") or {}
         commit = code.get("commit")
-        entry: dict[str, Any] = {"commit": commit, "bundle": None, "patch": None, "untracked": []}
+        entry: dict[str, Any] = {
+            "commit": commit,
+            "bundle": None,
+            "patch": None,
+            "untracked": [],
+            "project": _project_dir(ctx, code.get("repo_root")),
+        }
         if commit:
             name = f"code/{commit}.bundle"
             if name in w.names:
@@ -293,6 +299,18 @@ def _write_code(
             entry["untracked"].append({**item, "member": member})
         out[rec["id"]] = entry
     return out
+
+
+def _project_dir(ctx: Context, repo_root: str | None) -> str:
+    """Where the project (whose paths the records use) sits inside the repository: ``""`` at
+    its root, else a relative path; a reproduction from the bundle puts inputs there."""
+    if not repo_root:
+        return ""
+    try:
+        rel = ctx.project.root.resolve().relative_to(Path(repo_root).resolve())
+    except ValueError:
+        return ""
+    return rel.as_posix() if rel.parts else ""
 
 
 def _write_objects(

@@ -26,13 +26,15 @@ def bundle() -> None:
     version NAME@vN, a path or a digest): its whole upstream lineage, the audit-chain events
     behind it up to the anchor, the code (a git bundle of the commit, the patch, untracked
     files), the environment, every input and output object, and the compliance report.
-    `verify` checks a bundle offline, with no store; `show` prints what it holds.
+    `verify` checks a bundle offline, with no store; `show` prints what it holds; `import`
+    merges it into this store; `pedigree reproduce FILE` re-runs its target from it.
 
     \b
     Examples:
       pedigree bundle last -o result.pedigree
       pedigree bundle verify result.pedigree --anchor blake3:5c0f…
       pedigree bundle show result.pedigree
+      pedigree bundle import result.pedigree
     """
 
 
@@ -114,6 +116,40 @@ def _print_verify(result: dict[str, Any]) -> None:
         out.print(f"  FAIL {p['part']}: {p['problem']}")
     for item in result["cannot_reproduce"]:
         out.print(f"  cannot reproduce: {item}")
+
+
+@bundle.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--anchor", help="An `audit anchor` digest the bundle's events must chain to (kept apart)."
+)
+@json_option
+def import_(file: str, anchor: str | None, as_json: bool) -> None:
+    """Merge a bundle's records into this store, after verifying it (exit 5 and nothing
+    imported when it fails). Runs already here are left alone, so importing twice adds
+    nothing; each imported run says where it came from (`show RUN --json`: imported_from).
+
+    \b
+    Examples:
+      pedigree bundle import result.pedigree
+      pedigree bundle import result.pedigree --anchor blake3:5c0f… --json
+    """
+    summary = tracker().bundle.import_bundle(file, anchor=anchor)
+    if as_json:
+        emit_json(summary)
+        return
+    out = console()
+    new, here = summary["runs_imported"], summary["runs_present"]
+    out.print(
+        f"imported {len(new)} run(s) from {summary['file']} ({summary['target']}); "
+        f"{len(here)} already here"
+    )
+    out.print(f"  {summary['events']} event(s) appended, {summary['objects']} object(s) stored")
+    out.print(f"  recorded up to anchor {(summary['anchor'] or {}).get('digest')}")
+    for run_id in new:
+        out.print(f"  run {run_id}")
+    for note in summary["notes"]:
+        out.print(f"  note: {note}")
 
 
 @bundle.command()

@@ -35,6 +35,7 @@ COMMANDS = {
     "reject": "pedigree.cli.review:reject",
     "report": "pedigree.cli.report:report",
     "doctor": "pedigree.cli.doctor:doctor",
+    "import": "pedigree.cli.imports:import_",
     "server": "pedigree.cli.server:server",
     "login": "pedigree.cli.login:login",
     "logout": "pedigree.cli.login:logout",

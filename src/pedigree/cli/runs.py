@@ -204,6 +204,8 @@ def render_run(rec: dict[str, Any]) -> None:
         import shlex
 
         line("command", shlex.join(rec["command"]))
+    if isinstance(rec.get("imported_from"), str):
+        line("imported", rec["imported_from"])
     line("cwd", rec["cwd"])
     line("started", fmt_time(rec["started_at"]) + " UTC")
     line("took", fmt_duration(rec["duration"]))

@@ -26,11 +26,13 @@ def _enrichers() -> list[Enricher]:
     gets ``selection``: a sweep trial's context
     (:func:`pedigree.selection.context.selection_context`) or None."""
     from pedigree.audit.approvals import enrich_records as approvals
+    from pedigree.bundle.records import enrich_records as imports
     from pedigree.data.linking import enrich_records as io
+    from pedigree.interop.records import enrich_records as tool_imports
     from pedigree.reproduce.records import enrich_records as reproductions
     from pedigree.selection.context import enrich_records as selection
 
-    return [io, reproductions, approvals, selection]
+    return [io, reproductions, approvals, selection, tool_imports, imports]
 
 
 def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:

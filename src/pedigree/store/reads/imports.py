@@ -10,7 +10,9 @@ Joined with the other parts in :class:`pedigree.store.reader.Reader`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -63,4 +65,26 @@ class ImportReads:
                 )
             )
             found.update({r.target: r.source for r in rows})
+        return found
+
+    def import_details(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``{run id: {source, details, actor, at}}`` of the runs among ``run_ids`` that were
+        imported: what the import recorded besides the source (an evidence bundle's seal,
+        anchor and stored code bundle, ``pedigree bundle import``)."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(run_ids))
+        for i in range(0, len(unique), _CHUNK):
+            condition, params = in_list("target", unique[i : i + _CHUNK], "r")
+            rows = self.db.rows(
+                "SELECT source, target, details, actor, at FROM imports"
+                f" WHERE target_type = 'run' AND {condition}",
+                params,
+            )
+            for source, target, details, actor, at in rows:
+                found[target] = {
+                    "source": source,
+                    "details": json.loads(details) if details else None,
+                    "actor": actor,
+                    "at": at,
+                }
         return found
