@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pedigree.context import Context
 from pedigree.errors import InvalidInput, InvalidValue, NotFound, PermissionDenied
 from pedigree.store.codec import MalformedPoints, unpack_points
 from pedigree.store.events import Event, RunMetrics, event
 from pedigree.store.remote import READ_METHODS
+
+if TYPE_CHECKING:
+    from pedigree.store.reader import Reader
 
 __all__ = ["READ_METHODS", "ServerAPI"]
 
@@ -86,16 +89,25 @@ class ServerAPI:
 
     def append(self, events: Sequence[Event], *, batch: str, expect_head: int | None) -> int:
         """Append as the context's (authenticated) actor, once per ``batch``."""
+        from pedigree.identity.policy import check_events, effective_policy
         from pedigree.store.sql import SQLStore
 
         store = self._ctx.store
         if not isinstance(store, SQLStore):
             raise InvalidInput("the team server's store must be a database, not another server")
         actor = self._ctx.actor
+        policy = effective_policy(self._ctx)
+
+        def four_eyes(reader: Reader, batch_events: Sequence[Event]) -> None:
+            # Here, in the write's transaction: a client cannot skip it by sending the
+            # approval itself, nor race it with the lineage it checks.
+            check_events(reader, batch_events, actor=actor.name, policy=policy)
+
         return store.append_batch(
             events,
             batch=batch,
             expect_head=expect_head,
+            check=four_eyes,
             actor=actor.name,
             identity=actor.identity,
         )
@@ -107,7 +119,7 @@ class ServerAPI:
 
     def authenticate(self, token: str) -> Any:
         """The :class:`~pedigree.identity.Principal` a token proves (``AuthError`` otherwise)."""
-        from pedigree.identity import authenticate  # type: ignore[import-not-found,unused-ignore]
+        from pedigree.identity import authenticate
 
         with self._ctx.read() as reader:
             return authenticate(reader, token)

@@ -209,14 +209,12 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 def _status_code(exc: PedigreeError) -> tuple[int, str]:
+    """The HTTP status and ``error.code`` of an error: its class's, except that every failed
+    authentication is the same ``Unauthenticated`` (a caller probing tokens learns nothing)."""
     status = int(getattr(exc, "http_status", 500))
-    code = type(exc).__name__
-    # The identity package's own errors: whatever their class, a 401 or a 403.
-    if status == 401 or code == "AuthError":
+    if status == 401:
         return 401, "Unauthenticated"
-    if status == 403 or code == "Forbidden":
-        return 403, "PermissionDenied"
-    return status, code
+    return status, type(exc).__name__
 
 
 def create_app(
@@ -534,21 +532,20 @@ async def _chunks(request: Request) -> AsyncIterator[bytes]:
 
 
 def _may(role: str, permission: str) -> bool:
-    from pedigree.identity import may  # type: ignore[import-not-found,unused-ignore]
+    from pedigree.identity import may
 
     return bool(may(role, permission))
 
 
 def _may_append(role: str, kind: str) -> bool:
-    from pedigree.identity import may_append  # type: ignore[import-not-found,unused-ignore]
+    from pedigree.identity import may_append
 
     return bool(may_append(role, kind))
 
 
 def _sync_policy(tracker: Tracker, project: Project) -> None:
-    """Record the server config's approvals policy, if it changed (an audit event)."""
-    try:
-        from pedigree.identity.policy import sync_policy  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - identities not installed
-        return
-    sync_policy(tracker.ctx, project.config.get("approvals", {}))
+    """Record the server config's approvals policy (``[approvals]``), if it changed since the
+    last one recorded: what was in force when is part of the record."""
+    from pedigree.identity.policy import configured_policy, sync_policy
+
+    sync_policy(tracker.ctx, configured_policy(project, authenticated=True))

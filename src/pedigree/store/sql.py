@@ -262,6 +262,7 @@ class SQLStore:
         *,
         batch: str,
         expect_head: int | None = None,
+        check: Callable[[Reader, Sequence[Event]], None] | None = None,
         **who: Any,
     ) -> int:
         """:meth:`append` for the team server: at most once per ``batch`` id, and (with
@@ -270,8 +271,10 @@ class SQLStore:
         A batch id seen before returns the sequence number its first delivery returned and
         appends nothing, so that a client retrying a batch whose answer it lost (a timeout, a
         server restart) does not record it twice. A head that moved raises ``StaleRead``: the
-        client built its events from a read that is no longer current, and reads again. ``who``
-        is what :meth:`write` takes to name the actor.
+        client built its events from a read that is no longer current, and reads again.
+        ``check`` vets the events against the store inside the write transaction (the server's
+        four-eyes check of approvals) and raises to refuse them. ``who`` is what :meth:`write`
+        takes to name the actor.
         """
         replayed: list[int] = []
 
@@ -289,6 +292,8 @@ class SQLStore:
                     f"the record moved on since it was read (head {head}, read at "
                     f"{expect_head}): read again"
                 )
+            if check is not None:
+                check(reader, events)
             if events:
                 actor = who.get("actor")
                 conn.execute(
