@@ -36,14 +36,15 @@ def test_import_merges_the_records_and_says_where_they_came_from(
         assert rec[key] == original[key], key
     assert rec["code"]["commit"] == original["code"]["commit"]
     assert rec["environment"]["digest"] == original["environment"]["digest"]
-    came = rec["imported_from"]
-    assert came["source"] == f"bundle:{seal}/{original['id']}"
+    assert rec["imported_from"] == f"bundle:{seal}/{original['id']}"
+    came = rec["import"]
+    assert came["source"] == rec["imported_from"]
     assert came["bundle"] == seal
     assert came["file"] == "result.pedigree"
     assert came["anchor"] == summary["anchor"]
     assert came["actor"] == "tester"
     assert came["code_bundle"].startswith("blake3:")
-    assert original["imported_from"] is None
+    assert "imported_from" not in original
     metrics = json.loads(project.pedigree("metrics", original["id"], "--json", cwd=other).out)
     assert [p["value"] for p in metrics["score"]] == [19.5, 20.5]
 
@@ -60,7 +61,7 @@ def test_import_merges_the_records_and_says_where_they_came_from(
     assert again["runs_present"] == [original["id"]]
     assert again["events"] == 0
     runs = json.loads(project.pedigree("runs", "--json", cwd=other).out)
-    assert [r["id"] for r in runs] == [original["id"]]
+    assert [(r["id"], r["imported_from"]) for r in runs] == [(original["id"], rec["imported_from"])]
 
 
 def test_importing_into_the_store_it_came_from_adds_nothing(
@@ -72,7 +73,7 @@ def test_importing_into_the_store_it_came_from_adds_nothing(
     assert summary["runs_imported"] == []
     assert summary["events"] == 0
     rec = json.loads(project.pedigree("show", "last", "--json").out)
-    assert rec["imported_from"] is None
+    assert "imported_from" not in rec
 
 
 def test_an_unverified_bundle_is_refused_and_nothing_is_imported(

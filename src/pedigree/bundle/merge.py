@@ -22,7 +22,8 @@ A dataset version whose name and number are taken here by other content is not i
 runs still name its digest), and the summary says so.
 
 The new events are this store's (its actor, its time); the payloads keep the original times,
-users and reviewers. ``pedigree show RUN --json`` prints the import under ``imported_from``.
+users and reviewers. ``pedigree show RUN --json`` says ``imported_from`` (the source) and
+``import`` (the details).
 
 (``tests/bundle/test_import.py`` imports real bundles into fresh stores.)
 """

@@ -1,11 +1,11 @@
-"""The ``imported_from`` field of run records (``pedigree show RUN --json``).
+"""The ``imported_from`` field of the records of runs that came from an evidence bundle.
 
-A run that came into this store by an import (``pedigree bundle import``, or another tool's
-importer) says where from: ``{source, actor, at, ...details}``, where ``source`` is what the
-import recorded (``bundle:<seal>/<run id>`` for an evidence bundle), ``actor`` and ``at`` who
-imported it and when, and the details what the import kept (for a bundle: its seal, file name,
-target, the anchor of the chain the run was recorded in, who wrote the bundle). A run recorded
-here has ``imported_from: null``. Only ``show`` (``detail``) carries it.
+``pedigree show RUN --json`` (and ``runs --json``) of a run brought in by ``pedigree bundle
+import`` says ``imported_from: "bundle:<seal>/<run id>"`` (the source, as the import recorded
+it), and ``show`` adds ``import``: who imported it and when, the bundle's seal, file name and
+target, the anchor of the chain the run was recorded in, who wrote the bundle and when, and the
+stored git bundle of its code. The same shape as a run imported from another tool
+(:mod:`pedigree.interop.records`); a run recorded here has no ``imported_from``.
 """
 
 from __future__ import annotations
@@ -19,21 +19,30 @@ if TYPE_CHECKING:
 
 __all__ = ["enrich_records"]
 
-# Kept in the store, left out of the record: long and only useful to a verifier.
+PREFIX = "bundle:"
+# Kept in the store, left out of the record: long, and only of use to a verifier.
 _HIDDEN = frozenset({"events"})
 
 
 def enrich_records(reader: Reader, records: list[dict[str, Any]], detail: bool) -> None:
-    if not detail or not records:
+    if not records:
         return
-    found = reader.import_details([rec["id"] for rec in records])
+    found = reader.imported_from([rec["id"] for rec in records])
+    ours = {run_id: src for run_id, src in found.items() if src.startswith(PREFIX)}
+    if not ours:
+        return
+    details = reader.import_details(list(ours)) if detail else {}
     for rec in records:
-        item = found.get(rec["id"])
-        if item is None:
-            rec.setdefault("imported_from", None)
+        source = ours.get(rec["id"])
+        if source is None:
             continue
-        details = {k: v for k, v in (item["details"] or {}).items() if k not in _HIDDEN}
-        rec.setdefault(
-            "imported_from",
-            {"source": item["source"], "actor": item["actor"], "at": iso(item["at"]), **details},
-        )
+        rec["imported_from"] = source
+        if detail and rec["id"] in details:
+            item = details[rec["id"]]
+            kept = {k: v for k, v in (item["details"] or {}).items() if k not in _HIDDEN}
+            rec["import"] = {
+                "source": source,
+                "actor": item["actor"],
+                "at": iso(item["at"]),
+                **kept,
+            }
