@@ -28,6 +28,7 @@ DOMAIN = (
     "tracking",
     "selection",
     "models",
+    "identity",
     "interop",
 )
 BACKENDS = ("store", "objects")

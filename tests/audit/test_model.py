@@ -261,6 +261,21 @@ def _event(data: st.DataObject, runs: list[str]) -> list[tuple[str, dict[str, An
         if data.draw(st.booleans()):
             payload["details"] = {"tags": {"team": data.draw(st.text(max_size=3))}}
         return [(kind, payload)]
+    if kind in ("user.added", "user.role_changed", "user.disabled"):
+        payload = {"name": data.draw(st.sampled_from(["u1", "u2"])), "actor": "root", "at": 6.0}
+        if kind != "user.disabled":
+            payload["role"] = data.draw(st.sampled_from(["researcher", "reviewer", "admin"]))
+        return [(kind, payload)]
+    if kind in ("token.created", "token.revoked"):
+        payload = {"id": data.draw(st.sampled_from(["0a0a0a0a", "1b1b1b1b"])), "at": 7.0}
+        if kind == "token.created":
+            payload["user"] = data.draw(st.sampled_from(["u1", "u2"]))
+            payload["hash"] = "sha256:" + "ab" * 32
+            payload["expires_at"] = data.draw(st.none() | st.floats(0, 2e9))
+        return [(kind, payload)]
+    if kind == "policy.changed":
+        policy = {"allow_self": data.draw(st.booleans()), "required": data.draw(st.integers(1, 3))}
+        return [(kind, {"number": data.draw(st.integers(1, 3)), "policy": policy, "at": 8.0})]
     assert kind == "sweep.created", kind
     return [(kind, {"run_id": run, "spec": {"grid": {"w": [1, 2]}}})]
 

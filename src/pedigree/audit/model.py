@@ -41,6 +41,7 @@ from pedigree.store.events import REGISTRY
 
 __all__ = [
     "GLOBAL_KINDS",
+    "HELD",
     "KEYED_TABLES",
     "MUTABLE_TABLES",
     "PARTITION_COLUMN",
@@ -112,12 +113,31 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("digest", "kind", "size", "run_id", "path", "note", "actor", "at", "selection"),
     ),
     "model_aliases": (("name", "alias", "number"), ("version", "previous", "actor", "at")),
+    "users": (("name",), ("role", "disabled", "created_at", "created_by", "updated_at")),
+    "tokens": (
+        ("id",),
+        (
+            "user",
+            "hash",
+            "created_at",
+            "created_by",
+            "expires_at",
+            "revoked_at",
+            "revoked_by",
+            "note",
+        ),
+    ),
+    "policies": (("number",), ("policy", "actor", "at")),
     "imports": (("source",), ("target_type", "target", "details", "actor", "at")),
 }
 KEYED_TABLES = tuple(name for name in TABLES if name != "metrics")
 # Tables whose rows change after they are written (until their run ends); the others' rows are
 # final once written.
-MUTABLE_TABLES = frozenset({"runs", "latest_metrics", "run_io"})
+MUTABLE_TABLES = frozenset({"runs", "latest_metrics", "run_io", "users", "tokens"})
+# The "run" that the rows of users and tokens belong to: one that never ends, so that a role
+# change or a revocation years later can still change its row (``compare.Tables`` holds it
+# running). They are few; their rows are compared at the end.
+HELD = "\x00identities"
 
 # Tables whose rows all belong to one run, and the column naming it: ``audit verify`` may split
 # them across processes by run. The other tables are checked whole, by one process.
@@ -280,6 +300,10 @@ class Model:
         self._put_run = sink.putter("runs")
         self._put_latest = sink.putter("latest_metrics")
         self._move_io = sink.mover("run_io")
+        self._put_user = sink.putter("users")
+        self._put_token = sink.putter("tokens")
+        self._users: dict[str, list[Any]] = {}
+        self._tokens: dict[str, list[Any]] = {}
         self._running: dict[str, _Running] = {}
         self._ended: set[str] = set()
         self._seen: dict[str, set[Key]] = {
@@ -290,6 +314,7 @@ class Model:
             "sweeps": set(),
             "model_versions": set(),
             "model_aliases": set(),
+            "policies": set(),
             "imports": set(),
         }
         self._trees_with_rows: set[str] = set()
@@ -528,6 +553,56 @@ class Model:
         row = tuple(p.get(k) for k in ("name", "alias", "number", *TABLES["model_aliases"][1]))
         self._insert("model_aliases", row, seq)
 
+    # -- identities -----------------------------------------------------------------------------
+
+    def _user(self, name: str, kind: str) -> list[Any]:
+        row = self._users.get(name)
+        if row is None:
+            raise ModelError(f"{kind} for user {name!r}, whom the log never added")
+        return row
+
+    def _user_added(self, seq: int, p: dict[str, Any]) -> None:
+        name = p["name"]
+        if name in self._users:
+            raise ModelError(f"user {name!r} added twice")
+        at = p.get("at", 0.0)
+        row = self._users[name] = [name, p["role"], False, at, p.get("actor"), at]
+        self._put_user((name,), tuple(row), seq, HELD)
+
+    def _user_role_changed(self, seq: int, p: dict[str, Any]) -> None:
+        row = self._user(p["name"], "user.role_changed")
+        row[1], row[5] = p["role"], p.get("at", 0.0)
+        self._put_user((row[0],), tuple(row), seq, HELD)
+
+    def _user_disabled(self, seq: int, p: dict[str, Any]) -> None:
+        row = self._user(p["name"], "user.disabled")
+        row[2], row[5] = True, p.get("at", 0.0)
+        self._put_user((row[0],), tuple(row), seq, HELD)
+
+    def _token_created(self, seq: int, p: dict[str, Any]) -> None:
+        token_id = p["id"]
+        self._user(p["user"], "token.created")
+        if token_id in self._tokens:
+            raise ModelError(f"token {token_id} created twice")
+        get = p.get
+        row = [token_id, p["user"], p["hash"], get("at", 0.0), get("actor"), get("expires_at")]
+        row += [None, None, get("note")]
+        self._tokens[token_id] = row
+        self._put_token((token_id,), tuple(row), seq, HELD)
+
+    def _token_revoked(self, seq: int, p: dict[str, Any]) -> None:
+        row = self._tokens.get(p["id"])
+        if row is None:
+            raise ModelError(f"token.revoked for token {p['id']}, which the log never created")
+        if row[6] is not None:
+            raise ModelError(f"token {p['id']} revoked twice")
+        row[6], row[7] = p.get("at", 0.0), p.get("actor")
+        self._put_token((row[0],), tuple(row), seq, HELD)
+
+    def _policy_changed(self, seq: int, p: dict[str, Any]) -> None:
+        row = (p["number"], canonical(p["policy"]), p.get("actor"), p.get("at", 0.0))
+        self._insert("policies", row, seq)
+
     def _import_recorded(self, seq: int, p: dict[str, Any]) -> None:
         # A global kind, folded apart from the runs (as approvals are): the store refused one
         # naming a run it did not hold.
@@ -562,5 +637,11 @@ FOLDS: dict[type[ev.Event], str] = {
     ev.SweepCreated: "_sweep",
     ev.ModelRegistered: "_model_registered",
     ev.ModelAliasMoved: "_model_alias_moved",
+    ev.UserAdded: "_user_added",
+    ev.UserRoleChanged: "_user_role_changed",
+    ev.UserDisabled: "_user_disabled",
+    ev.TokenCreated: "_token_created",
+    ev.TokenRevoked: "_token_revoked",
+    ev.PolicyChanged: "_policy_changed",
     ev.ImportRecorded: "_import_recorded",
 }

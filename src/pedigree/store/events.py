@@ -34,6 +34,7 @@ from pedigree.values import check_key, check_param_value
 __all__ = [
     "END_STATUSES",
     "REGISTRY",
+    "ROLES",
     "RUN_TYPES",
     "STATUSES",
     "UNSET",
@@ -44,6 +45,7 @@ __all__ = [
     "Event",
     "ModelAliasMoved",
     "ModelRegistered",
+    "PolicyChanged",
     "ReproductionRecorded",
     "RunAttached",
     "RunCaptured",
@@ -54,7 +56,12 @@ __all__ = [
     "RunParams",
     "RunUpdated",
     "SweepCreated",
+    "TokenCreated",
+    "TokenRevoked",
     "TreeRecorded",
+    "UserAdded",
+    "UserDisabled",
+    "UserRoleChanged",
     "event",
     "log_payload",
     "prepare",
@@ -467,6 +474,134 @@ class ImportRecorded(Event):
     @property
     def scope(self) -> str | None:
         return self.target if self.target_type == "run" else None
+
+
+# -- identities (the team server) ---------------------------------------------------------------
+
+# The roles a user may have; what each may do is ``pedigree.identity.AUTHZ_MATRIX``.
+ROLES: tuple[str, ...] = ("researcher", "reviewer", "auditor", "admin")
+# A user name is at most this long and cannot contain "/" or spaces (it names a principal in
+# URLs, logs and ``actor`` columns).
+_USER_NAME_MAX = 120
+
+
+def _check_user_name(name: Any) -> None:
+    check_key(name, "user name")
+    if len(name) > _USER_NAME_MAX or any(c.isspace() or c in "/:@" for c in name):
+        raise InvalidValue(
+            f"a user name is at most {_USER_NAME_MAX} characters without spaces, '/', ':' or "
+            f"'@', not {name!r}"
+        )
+
+
+def _check_role(role: Any) -> None:
+    if role not in ROLES:
+        raise InvalidValue(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+
+
+def _check_time(value: Any, what: str) -> None:
+    if type(value) not in (int, float) or value != value:
+        raise InvalidValue(f"{what} is a time in seconds since the epoch, not {value!r}")
+
+
+@_kind("user.added")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserAdded(Event):
+    """User ``name`` exists from now on, with ``role``; ``actor`` is the admin who added them."""
+
+    name: str
+    role: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_user_name(self.name)
+        _check_role(self.role)
+        _check_time(self.at, "at")
+
+
+@_kind("user.role_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRoleChanged(Event):
+    name: str
+    role: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_user_name(self.name)
+        _check_role(self.role)
+        _check_time(self.at, "at")
+
+
+@_kind("user.disabled")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDisabled(Event):
+    """User ``name`` can no longer authenticate (with any token); their records stay theirs."""
+
+    name: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_user_name(self.name)
+        _check_time(self.at, "at")
+
+
+@_kind("token.created")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenCreated(Event):
+    """An API token of ``user``: its public ``id`` and the ``hash`` of its secret, never the
+    secret (which only the person it was printed to holds)."""
+
+    id: str
+    user: str
+    hash: str
+    expires_at: float | None = None
+    note: str | None = None
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.isalnum() or not 8 <= len(self.id) <= 36:
+            raise InvalidValue(f"a token id is 8 to 36 letters and digits, not {self.id!r}")
+        _check_user_name(self.user)
+        if not isinstance(self.hash, str) or not self.hash.startswith("sha256:"):
+            raise InvalidValue("a token is stored as the sha256 hash of its secret")
+        if self.expires_at is not None:
+            _check_time(self.expires_at, "expires_at")
+        _check_time(self.at, "at")
+
+
+@_kind("token.revoked")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRevoked(Event):
+    id: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_key(self.id, "token id")
+        _check_time(self.at, "at")
+
+
+@_kind("policy.changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyChanged(Event):
+    """The approvals policy in force from now on (the ``number``-th recorded), e.g.
+    ``{"allow_self": false, "required": 1}``."""
+
+    number: int
+    policy: dict[str, Any]
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if type(self.number) is not int or self.number < 1:
+            raise InvalidValue(f"a policy number is a positive integer, not {self.number!r}")
+        if not isinstance(self.policy, dict):
+            raise InvalidValue(f"a policy is a mapping, not {self.policy!r}")
+        _check_time(self.at, "at")
 
 
 def log_payload(event: Event) -> str:

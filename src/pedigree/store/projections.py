@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pedigree.errors import Conflict, RunImmutable, RunNotFound
+from pedigree.errors import Conflict, NotFound, RunImmutable, RunNotFound
 from pedigree.jsonutil import canonical_json
 from pedigree.store import edges
 from pedigree.store import events as ev
@@ -413,6 +413,99 @@ def _model_registered(conn: Connection, p: dict[str, Any]) -> None:
 def _model_alias_moved(conn: Connection, p: dict[str, Any]) -> None:
     columns = ("name", "alias", "number", "version", "previous", "actor", "at")
     conn.execute(t.model_aliases.insert().values(**{k: p.get(k) for k in columns}))
+
+
+# -- identities: a refused change rolls its event back (the domain checks first, for its message)
+
+
+def _require_user(conn: Connection, name: str) -> None:
+    if conn.execute(sa.select(t.users.c.name).where(t.users.c.name == name)).first() is None:
+        raise NotFound(f"no user {name!r}")
+
+
+@projector(ev.UserAdded)
+def _user_added(conn: Connection, p: dict[str, Any]) -> None:
+    if conn.execute(sa.select(t.users.c.name).where(t.users.c.name == p["name"])).first():
+        raise Conflict(f"user {p['name']!r} exists already")
+    at = p.get("at", 0.0)
+    conn.execute(
+        t.users.insert().values(
+            name=p["name"],
+            role=p["role"],
+            disabled=False,
+            created_at=at,
+            created_by=p.get("actor"),
+            updated_at=at,
+        )
+    )
+
+
+@projector(ev.UserRoleChanged)
+def _user_role_changed(conn: Connection, p: dict[str, Any]) -> None:
+    _require_user(conn, p["name"])
+    conn.execute(
+        t.users.update()
+        .where(t.users.c.name == p["name"])
+        .values(role=p["role"], updated_at=p.get("at", 0.0))
+    )
+
+
+@projector(ev.UserDisabled)
+def _user_disabled(conn: Connection, p: dict[str, Any]) -> None:
+    _require_user(conn, p["name"])
+    conn.execute(
+        t.users.update()
+        .where(t.users.c.name == p["name"])
+        .values(disabled=True, updated_at=p.get("at", 0.0))
+    )
+
+
+@projector(ev.TokenCreated)
+def _token_created(conn: Connection, p: dict[str, Any]) -> None:
+    _require_user(conn, p["user"])
+    if conn.execute(sa.select(t.tokens.c.id).where(t.tokens.c.id == p["id"])).first():
+        raise Conflict(f"token {p['id']} exists already")
+    conn.execute(
+        t.tokens.insert().values(
+            id=p["id"],
+            user=p["user"],
+            hash=p["hash"],
+            created_at=p.get("at", 0.0),
+            created_by=p.get("actor"),
+            expires_at=p.get("expires_at"),
+            revoked_at=None,
+            revoked_by=None,
+            note=p.get("note"),
+        )
+    )
+
+
+@projector(ev.TokenRevoked)
+def _token_revoked(conn: Connection, p: dict[str, Any]) -> None:
+    revoked = conn.execute(
+        sa.select(t.tokens.c.id, t.tokens.c.revoked_at).where(t.tokens.c.id == p["id"])
+    ).first()
+    if revoked is None:
+        raise NotFound(f"no token {p['id']}")
+    if revoked.revoked_at is not None:
+        raise Conflict(f"token {p['id']} is revoked already")
+    conn.execute(
+        t.tokens.update()
+        .where(t.tokens.c.id == p["id"])
+        .values(revoked_at=p.get("at", 0.0), revoked_by=p.get("actor"))
+    )
+
+
+@projector(ev.PolicyChanged)
+def _policy_changed(conn: Connection, p: dict[str, Any]) -> None:
+    conn.execute(
+        t.policies.insert().values(
+            number=p["number"],
+            policy=canonical_json(p["policy"]),
+            actor=p.get("actor"),
+            at=p.get("at", 0.0),
+        )
+    )
 
 
 @projector(ev.ImportRecorded)

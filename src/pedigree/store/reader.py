@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pedigree.store.db import Db, SADb
 from pedigree.store.reads.data import DataReads
+from pedigree.store.reads.identity import IdentityReads
 from pedigree.store.reads.imports import ImportReads
 from pedigree.store.reads.lineage import LineageReads
 from pedigree.store.reads.models import ModelReads
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["Reader"]
 
 
-class Reader(RunReads, DataReads, LineageReads, ReviewReads, ModelReads, ImportReads):
+class Reader(
+    RunReads, DataReads, LineageReads, ReviewReads, ModelReads, ImportReads, IdentityReads
+):
     """Queries over one connection, inside one transaction (a consistent snapshot).
 
     ``conn`` is a :class:`~pedigree.store.db.Db` (the embedded store's ``sqlite3`` read path) or
