@@ -58,18 +58,23 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
 
 
 def _print(report: ImportReport) -> None:
     out = console()
-    if report.added == 0 and not report.skipped:
+    if report.added == 0 and not (report.runs_already or report.model_versions_already):
+        out.print(f"nothing new: {report.source} holds nothing to import", markup=False)
+    elif report.added == 0:
         out.print(
             f"nothing new: {report.source} was imported already "
             f"({_plural(report.runs_already, 'run')}, "
             f"{_plural(report.model_versions_already, 'model version')})",
             markup=False,
         )
+    if report.added == 0:
+        if report.skipped:
+            out.print(f"skipped {len(report.skipped)} (each named on stderr)", markup=False)
         return
     out.print(
         f"imported from {report.source}: {_plural(report.runs_imported, 'run')} "
@@ -85,8 +90,6 @@ def _print(report: ImportReport) -> None:
             f"{_plural(report.model_versions_already, 'model version')}",
             markup=False,
         )
-    if report.added == 0:
-        out.print("nothing new was imported", markup=False)
     if report.skipped:
         out.print(f"skipped {len(report.skipped)} (each named on stderr)", markup=False)
 
@@ -116,14 +119,17 @@ def mlflow(uri: str, experiments: tuple[str, ...], as_json: bool) -> None:
     time) and its artifacts (stored as its outputs), and records imported_from:
     "mlflow:<run_id>" (shown by show). Registered model versions become versions of the same
     model here, and aliases follow, except protected ones (they need an approval here).
-    A run that cannot be read whole is skipped, named, and the rest imported; the exit code
-    is then 1. Running the same import again adds nothing and says so. Needs MLflow:
+    A run that cannot be read whole is skipped, named on stderr, and the rest imported; the
+    exit code is then 1 (runs still running in MLflow are left for a later import, and
+    protected aliases for a reviewer, without failing). Running the same import again adds
+    nothing and says so. Needs MLflow:
     pip install 'pedigree[mlflow]'.
 
     \b
     --json prints the counts: {source, experiments, runs: {found, imported, already_imported,
     skipped}, metric_points, artifacts, model_versions: {...}, aliases: {moved, already,
-    skipped}, nothing_new, skipped: [{what, ref, name, reason}], imported_runs, seconds}.
+    skipped}, nothing_new, skipped: [{what, ref, name, reason, error}], imported_runs,
+    seconds}.
 
     \b
     Examples:
@@ -139,5 +145,5 @@ def mlflow(uri: str, experiments: tuple[str, ...], as_json: bool) -> None:
         _print(report)
     for s in report.skipped:
         click.echo(f"skipped: {s.line()}", err=True)
-    if any(s.what in ("run", "model") for s in report.skipped):
+    if report.failed:
         sys.exit(1)

@@ -70,9 +70,18 @@ class Skipped:
     ref: str  # the MLflow run id, NAME/N or NAME@ALIAS
     name: str | None
     reason: str
+    # False for what is left out on purpose, not for a failure: a run still running in MLflow
+    # (a later import takes it), an alias Pedigree protects.
+    error: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "ref": self.ref, "name": self.name, "reason": self.reason}
+        return {
+            "what": self.what,
+            "ref": self.ref,
+            "name": self.name,
+            "reason": self.reason,
+            "error": self.error,
+        }
 
     def line(self) -> str:
         named = f" ({self.name})" if self.name else ""
@@ -98,6 +107,11 @@ class ImportReport:
     skipped: list[Skipped] = field(default_factory=list)
     runs: dict[str, str] = field(default_factory=dict)  # MLflow run id -> Pedigree run id
     seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Whether something could not be imported (not merely left for later)."""
+        return any(s.error for s in self.skipped)
 
     @property
     def added(self) -> int:
@@ -164,6 +178,7 @@ def import_mlflow(
                     r.run_id,
                     r.name,
                     f"it is {r.status.lower()} in MLflow; import again once it has ended",
+                    error=False,
                 )
             )
         else:
@@ -377,6 +392,7 @@ def _import_models(
                         f"{alias} is protected here: it moves only to a version an independent "
                         f"reviewer approved (pedigree approve model:{model.name}/"
                         f"{mapped[mlflow_version]}, then pedigree model alias)",
+                        error=False,
                     )
                 )
                 continue

@@ -228,7 +228,8 @@ class MlflowSource:
         except MlflowException as exc:
             raise SourceError(f"{what}: {_first_line(exc)}") from None
         except OSError as exc:
-            raise SourceError(f"{what}: {exc.strerror or exc}") from None
+            named = f": {exc.filename}" if exc.filename else ""
+            raise SourceError(f"{what}: {exc.strerror or exc}{named}") from None
 
     def experiments(self, names: list[str] | None = None) -> list[tuple[str, str]]:
         """``[(id, name)]`` of the active experiments (those named, when ``names`` is given;
@@ -299,7 +300,7 @@ class MlflowSource:
         for r in runs:
             for key in r.metric_keys:
                 metrics = self._call(
-                    f"run {r.run_id}: cannot read the history of metric {key!r}",
+                    f"the history of metric {key!r} cannot be read",
                     self.client.get_metric_history,
                     r.run_id,
                     key,
@@ -312,12 +313,12 @@ class MlflowSource:
         top-level files and folders. Any that cannot be read raises :class:`SourceError`
         naming it (the run is then skipped whole)."""
         entries = self._call(
-            f"run {run.run_id}: cannot list its artifacts", self.client.list_artifacts, run.run_id
+            "its artifacts cannot be listed", self.client.list_artifacts, run.run_id
         )
         got: list[tuple[str, Path]] = []
         for entry in entries:
             local = self._call(
-                f"run {run.run_id}: artifact {entry.path} cannot be read",
+                f"artifact {entry.path} cannot be read",
                 self.client.download_artifacts,
                 run.run_id,
                 entry.path,
