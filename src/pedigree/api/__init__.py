@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pedigree.api.audit import AuditAPI
     from pedigree.api.bundle import BundleAPI
     from pedigree.api.data import DataAPI
+    from pedigree.api.identity import TokensAPI, UsersAPI
     from pedigree.api.imports import ImportsAPI
     from pedigree.api.lineage import LineageAPI
     from pedigree.api.models import ModelsAPI
@@ -161,6 +162,18 @@ class Tracker:
         from pedigree.api.imports import ImportsAPI
 
         return ImportsAPI(self.ctx)
+
+    @cached_property
+    def users(self) -> UsersAPI:
+        from pedigree.api.identity import UsersAPI
+
+        return UsersAPI(self.ctx)
+
+    @cached_property
+    def tokens(self) -> TokensAPI:
+        from pedigree.api.identity import TokensAPI
+
+        return TokensAPI(self.ctx)
 
     # -- writing runs --------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ COMMANDS = {
     "reject": "pedigree.cli.review:reject",
     "report": "pedigree.cli.report:report",
     "doctor": "pedigree.cli.doctor:doctor",
+    "users": "pedigree.cli.users:users",
+    "tokens": "pedigree.cli.tokens:tokens",
     "import": "pedigree.cli.imports:import_",
     "server": "pedigree.cli.server:server",
     "login": "pedigree.cli.login:login",
