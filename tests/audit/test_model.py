@@ -250,6 +250,17 @@ def _event(data: st.DataObject, runs: list[str]) -> list[tuple[str, dict[str, An
             "at": 2.5,
         }
         return [(kind, payload)]
+    if kind in ("run.tagged", "run.untagged"):
+        payload = {
+            "run_id": run,
+            "key": data.draw(st.sampled_from(["stage", "desk"])),
+            "number": data.draw(st.integers(1, 3)),
+            "actor": "me",
+            "at": 4.0,
+        }
+        if kind == "run.tagged":
+            payload["value"] = data.draw(st.text(max_size=4))
+        return [(kind, payload)]
     if kind == "import.recorded":
         payload = {
             "source": f"mlflow:{data.draw(st.sampled_from(['a1', 'b2', 'c3']))}",

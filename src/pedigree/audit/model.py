@@ -129,6 +129,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "policies": (("number",), ("policy", "actor", "at")),
     "imports": (("source",), ("target_type", "target", "details", "actor", "at")),
+    "run_tags": (("run_id", "key", "number"), ("value", "actor", "at")),
 }
 KEYED_TABLES = tuple(name for name in TABLES if name != "metrics")
 # Tables whose rows change after they are written (until their run ends); the others' rows are
@@ -316,6 +317,7 @@ class Model:
             "model_aliases": set(),
             "policies": set(),
             "imports": set(),
+            "run_tags": set(),
         }
         self._trees_with_rows: set[str] = set()
         # By kind, as the log names them: the check looks one up per event it reads.
@@ -617,6 +619,14 @@ class Model:
         )
         self._insert("imports", row, seq)
 
+    def _run_tagged(self, seq: int, p: dict[str, Any]) -> None:
+        row = tuple(p.get(k) for k in ("run_id", "key", "number", "value", "actor", "at"))
+        self._insert("run_tags", row, seq)
+
+    def _run_untagged(self, seq: int, p: dict[str, Any]) -> None:
+        row = (p["run_id"], p["key"], p["number"], None, p.get("actor"), p.get("at"))
+        self._insert("run_tags", row, seq)
+
 
 # The fold of each event kind (a method of :class:`Model`), as ``store.projections`` has a
 # projector for each: a kind the registry knows must have both.
@@ -644,4 +654,6 @@ FOLDS: dict[type[ev.Event], str] = {
     ev.TokenRevoked: "_token_revoked",
     ev.PolicyChanged: "_policy_changed",
     ev.ImportRecorded: "_import_recorded",
+    ev.RunTagged: "_run_tagged",
+    ev.RunUntagged: "_run_untagged",
 }

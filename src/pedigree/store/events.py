@@ -54,6 +54,8 @@ __all__ = [
     "RunIO",
     "RunMetrics",
     "RunParams",
+    "RunTagged",
+    "RunUntagged",
     "RunUpdated",
     "SweepCreated",
     "TokenCreated",
@@ -440,6 +442,61 @@ class ModelAliasMoved(Event):
         for what, value in (("move number", self.number), ("version", self.version)):
             if type(value) is not int or value < 1:
                 raise InvalidValue(f"an alias {what} is a positive integer, not {value!r}")
+
+
+MAX_TAG_VALUE = 5000
+
+
+def _check_tag(run_id: Any, key: Any, number: Any) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidValue(f"a tag names its run, not {run_id!r}")
+    check_key(key, "tag name")
+    if type(number) is not int or number < 1:
+        raise InvalidValue(f"a tag change number is a positive integer, not {number!r}")
+
+
+@_kind("run.tagged")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunTagged(Event):
+    """Tag ``key`` of run ``run_id`` is now ``value`` (the ``number``-th change of that key).
+
+    Not run-scoped in the audit's sense (``RUN_SCOPED``): a tag may change after its run ended,
+    which is the point of tagging; the log still files it under the run."""
+
+    run_id: str
+    key: str
+    number: int
+    value: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_tag(self.run_id, self.key, self.number)
+        if not isinstance(self.value, str):
+            raise InvalidValue(f"a tag value is text, not {self.value!r}")
+        if len(self.value) > MAX_TAG_VALUE:
+            raise InvalidValue(
+                f"tag {self.key!r} is {len(self.value):,} characters; the limit is "
+                f"{MAX_TAG_VALUE:,}"
+            )
+        if any(ord(c) < 32 and c not in "\t" for c in self.value):
+            raise InvalidValue(f"tag {self.key!r}: its value contains control characters")
+        check_param_value(self.key, self.value)  # valid text (no lone surrogates)
+
+
+@_kind("run.untagged")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunUntagged(Event):
+    """Tag ``key`` of run ``run_id`` was removed (the ``number``-th change of that key)."""
+
+    run_id: str
+    key: str
+    number: int
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_tag(self.run_id, self.key, self.number)
 
 
 IMPORT_TARGETS = ("run", "model")

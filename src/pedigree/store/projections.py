@@ -508,6 +508,18 @@ def _policy_changed(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
+@projector(ev.RunTagged)
+def _run_tagged(conn: Connection, p: dict[str, Any]) -> None:
+    columns = ("run_id", "key", "number", "value", "actor", "at")
+    conn.execute(t.run_tags.insert().values(**{k: p.get(k) for k in columns}))
+
+
+@projector(ev.RunUntagged)
+def _run_untagged(conn: Connection, p: dict[str, Any]) -> None:
+    columns = ("run_id", "key", "number", "actor", "at")
+    conn.execute(t.run_tags.insert().values(**{k: p.get(k) for k in columns}, value=None))
+
+
 @projector(ev.ImportRecorded)
 def _import_recorded(conn: Connection, p: dict[str, Any]) -> None:
     # The record it names is made by the events before it, in the same append.

@@ -204,14 +204,18 @@ sweeps = sa.Table(
     sa.Column("spec", sa.Text, nullable=False),  # JSON: grid, mode, metric, direction, command
 )
 
-# Tags of a run (``pedigree tag``): one value per key, set and removed by audit events.
+# Tags of a run (``pedigree tag``): every set and removal, numbered per run and key; the last
+# row of a key is its current value, a NULL value a removal. Kept whole so that the record says
+# who tagged what when, as ``model_aliases`` keeps every move.
 run_tags = sa.Table(
     "run_tags",
     metadata,
     sa.Column("run_id", _ID, primary_key=True),
     sa.Column("key", _NAME, primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Index(None, "key"),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Text),
+    sa.Column("actor", _NAME),
+    sa.Column("at", sa.Double, nullable=False),
 )
 
 # The model registry: a version is stored content under a name, numbered per name; an alias

@@ -13,12 +13,13 @@ Grammar::
     term    := "not" term | "(" expr ")" | compare
     compare := field op value | field ["not"] "in" "(" value ("," value)* ")"
              | field "is" ["not"] "null"
-    field   := ("metrics" | "params") "." key | attribute
+    field   := ("metrics" | "params" | "tags") "." key | attribute
     op      := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "like"
     value   := number | 'text' | "text" | true | false
 
 A key may contain letters, digits and ``_ - / : .``; any other key goes in backquotes:
-``metrics.`val loss```.
+``metrics.`val loss```. Tags are text (``tags.stage = 'candidate'``); ``review`` is the latest
+review of a run: ``'approved'``, ``'rejected'`` or ``'none'``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ ATTRIBUTES = frozenset(
         "commit",
         "branch",
         "dirty",
+        "review",
     }
 )
 
@@ -68,7 +70,7 @@ Value = Union[str, int, float, bool, None, tuple["Value", ...]]  # noqa: UP007 (
 
 @dataclass(frozen=True)
 class Field:
-    namespace: str  # metrics | params | attr
+    namespace: str  # metrics | params | tags | attr
     key: str
 
     def __str__(self) -> str:
@@ -113,7 +115,7 @@ _TOKEN = re.compile(
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op><=|>=|==|!=|<>|=|<|>)
   | (?P<punct>[(),])
-  | (?P<field>(?:metrics|params)\.(?:`[^`]+`|[\w\-/:.]+))
+  | (?P<field>(?:metrics|params|tags)\.(?:`[^`]+`|[\w\-/:.]+))
   | (?P<word>[A-Za-z_][\w]*)
     """,
     re.VERBOSE,
@@ -160,7 +162,8 @@ def _field(tok: _Tok) -> Field:
         return Field("attr", tok.text)
     known = ", ".join(sorted(ATTRIBUTES))
     raise InvalidQuery(
-        f"unknown field {tok.text!r}: use metrics.<name>, params.<name> or one of {known}"
+        f"unknown field {tok.text!r}: use metrics.<name>, params.<name>, tags.<name> "
+        f"or one of {known}"
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pedigree.context import Context
@@ -49,8 +49,9 @@ def create_run(
     params: dict[str, Any] | None = None,
     seed: int | None = None,
     pid: int | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a new running run (with its parameters, if any); returns its id."""
+    """Record a new running run (with its parameters and tags, if any); returns its id."""
     run_id = new_id()
     events: list[ev.Event] = [
         ev.RunCreated(
@@ -70,6 +71,10 @@ def create_run(
     ]
     if params:
         events.append(ev.RunParams(run_id=run_id, params=dict(params)))
+    if tags:
+        from pedigree.tracking.tags import check_tags, tag_events
+
+        events += tag_events(run_id, check_tags(tags), {}, actor=ctx.user)
     ctx.append(events)
     return run_id
 

@@ -1,4 +1,6 @@
-"""Run tags: one value per key and run, set and removed by ``run.tagged`` / ``run.untagged``.
+"""Run tags: every set and removal of a tag of a run, numbered per run and key (the last
+row of a key is its current value; a NULL value is a removal), from ``run.tagged`` and
+``run.untagged`` events.
 
 Revision ID: 0004
 Revises: 0003
@@ -21,12 +23,13 @@ def upgrade() -> None:
         "run_tags",
         sa.Column("run_id", sa.String(length=36), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_run_tags")),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=True),
+        sa.Column("actor", sa.String(length=250), nullable=True),
+        sa.Column("at", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "key", "number", name=op.f("pk_run_tags")),
     )
-    op.create_index(op.f("ix_run_tags_key"), "run_tags", ["key"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_run_tags_key"), table_name="run_tags")
     op.drop_table("run_tags")
