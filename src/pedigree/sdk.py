@@ -24,7 +24,7 @@ from pedigree.client.seed import resolve_seed
 from pedigree.client.seed import seed_everything as _seed_generators
 from pedigree.client.spool import SpoolSink, SpoolWriter
 from pedigree.errors import InvalidInput, InvalidParam
-from pedigree.values import check_key, check_param_value
+from pedigree.values import check_key, check_param_value, check_tags
 
 __all__ = [
     "active_run",
@@ -113,12 +113,17 @@ def start_run(
     name: str | None = None,
     *,
     seed: int | None = None,
+    tags: dict[str, Any] | None = None,
 ) -> ActiveRun:
     """Start (or, under ``pedigree run``, attach to) a run; use it as a context manager::
 
     with pedigree.start_run(experiment="ma-crossover", name="w50") as run:
         run.log_metric("sharpe", 1.31)
+
+    ``tags`` are text labels (``{"stage": "candidate"}``) that, unlike parameters, may change
+    later (``pedigree tag``, ``run.set_tags``); ``runs --where "tags.stage = 'candidate'"``.
     """
+    checked_tags = check_tags(tags) if tags is not None else {}
     global _active
     with _lock:
         if _active is not None and not _active.ended:
@@ -144,6 +149,8 @@ def start_run(
                 sink.log_params(dict(_declared))
             if seed is not None:
                 run.set_seed(seed)
+            if checked_tags:
+                run.set_tags(checked_tags)
             # Metrics logged without a `with` block (pedigree.log_metric at module level) are
             # handed over at exit; the spool writer, registered earlier, writes them after this.
             atexit.register(run.flush)
@@ -156,6 +163,7 @@ def start_run(
                 params=dict(_declared),
                 seed=resolve_seed(seed),
                 on_end=_forget,
+                tags=checked_tags,
             )
             _install_exit_hooks()
         _active = run

@@ -21,6 +21,7 @@ __all__ = [
     "MIN_STEP",
     "check_key",
     "check_param_value",
+    "check_tags",
     "metric_step",
     "metric_value",
 ]
@@ -122,3 +123,26 @@ def metric_step(key: str, step: Any) -> int:
             f"({MIN_STEP} to {MAX_STEP})"
         )
     return value
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    """Tags as text: a key is a name, a value a string (a number or boolean becomes its text, as
+    ``--where tags.KEY`` compares it), so that ``start_run(tags={"fold": 3})`` does what it says.
+
+    >>> check_tags({"stage": "candidate", "fold": 3, "live": False})
+    {'stage': 'candidate', 'fold': '3', 'live': 'false'}
+    """
+    if not isinstance(tags, dict):
+        raise InvalidValue(f"tags are a dict of names to text, not {type(tags).__name__}")
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        check_key(key, "tag name")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        elif not isinstance(value, str):
+            raise InvalidValue(f"tag {key!r} is text, not {type(value).__name__}")
+        _check_text(value, f"tag {key!r}")
+        out[key] = value
+    return out

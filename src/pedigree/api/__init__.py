@@ -206,12 +206,19 @@ class Tracker:
         params: dict[str, Any] | None = None,
         seed: int | None = None,
         on_end: Callable[[ActiveRun], None] | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> ActiveRun:
         """Create a run recorded by this process (the SDK outside ``pedigree run``)."""
         from pedigree.tracking.recorder import start_run
 
         return start_run(
-            self.ctx, experiment=experiment, name=name, params=params, seed=seed, on_end=on_end
+            self.ctx,
+            experiment=experiment,
+            name=name,
+            params=params,
+            seed=seed,
+            on_end=on_end,
+            tags=tags,
         )
 
     def launch(
@@ -329,6 +336,18 @@ class Tracker:
             elif types == {bool}:
                 frame[col] = frame[col].astype("boolean")
         return frame
+
+    def tag(self, ref: str, tags: dict[str, Any]) -> dict[str, Any]:
+        """Set tags on a run (``pedigree tag RUN KEY=VALUE``): ``{run, changed, tags}``."""
+        from pedigree.tracking.tags import tag
+
+        return tag(self.ctx, ref, tags)
+
+    def untag(self, ref: str, keys: Sequence[str]) -> dict[str, Any]:
+        """Remove tags from a run (``pedigree untag RUN KEY``): ``{run, changed, tags}``."""
+        from pedigree.tracking.tags import untag
+
+        return untag(self.ctx, ref, keys)
 
     def metric_history(self, ref: str, keys: Sequence[str] = ()) -> dict[str, list[dict[str, Any]]]:
         """Every logged point of a run's metrics (or of ``keys``): ``{key: [{step, value,

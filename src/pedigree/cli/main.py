@@ -33,6 +33,8 @@ COMMANDS = {
     "bundle": "pedigree.cli.bundle:bundle",
     "approve": "pedigree.cli.review:approve",
     "reject": "pedigree.cli.review:reject",
+    "tag": "pedigree.cli.tags:tag",
+    "untag": "pedigree.cli.tags:untag",
     "report": "pedigree.cli.report:report",
     "doctor": "pedigree.cli.doctor:doctor",
     "users": "pedigree.cli.users:users",

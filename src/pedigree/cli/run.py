@@ -42,6 +42,14 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--seed", type=int, help="Seed, exported as PEDIGREE_SEED and PYTHONHASHSEED.")
 @click.option(
+    "-t",
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A tag for the run (text; `pedigree tag` changes it later); repeatable.",
+)
+@click.option(
     "-i",
     "--input",
     "inputs",
@@ -69,7 +77,7 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     "--strict-capture",
     is_flag=True,
     default=None,
-    help="Fail the run (exit code 8) when its file capture is not complete. "
+    help="Fail the run (exit code 65) when its file capture is not complete. "
     "Default: [capture] strict.",
 )
 @click.option(
@@ -81,6 +89,7 @@ def run(
     name: str | None,
     params: tuple[str, ...],
     seed: int | None,
+    tags: tuple[str, ...],
     inputs: tuple[str, ...],
     outputs: tuple[str, ...],
     trace: str | None,
@@ -101,10 +110,12 @@ def run(
       pedigree run -- python backtest.py
       pedigree run -e ma-crossover -p window=50 -p instrument=AAPL --seed 7 -- python backtest.py
       pedigree run -i data/prices.csv -o model.bin -- ./train.sh
+      pedigree run --tag stage=candidate --tag desk=rates -- python backtest.py
       pedigree run --trace os --strict-capture sh -c 'awk 1 in.csv > out.csv'
     """
     from pedigree.api import LaunchSpec
     from pedigree.cli._common import tracker
+    from pedigree.tracking.tags import parse_assignments
 
     spec = LaunchSpec(
         argv=list(command),
@@ -112,6 +123,7 @@ def run(
         name=name,
         params=parse_params(params),
         seed=seed,
+        tags=parse_assignments(tags),
         inputs=list(inputs),
         outputs=list(outputs),
         trace=trace,

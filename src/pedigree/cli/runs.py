@@ -212,6 +212,8 @@ def render_run(rec: dict[str, Any]) -> None:
     line("user", f"{rec['user']}@{rec['host']}")
     if rec["seed"] is not None:
         line("seed", rec["seed"])
+    if rec.get("tags"):
+        line("tags", "  ".join(f"{k}={v}" for k, v in rec["tags"].items()))
     code = rec["code"]
     out.print("[bold]code[/]")
     if code.get("commit"):

@@ -32,6 +32,7 @@ from pedigree.values import (
     MIN_STEP,
     check_key,
     check_param_value,
+    check_tags,
     metric_step,
     metric_value,
 )
@@ -237,6 +238,18 @@ class ActiveRun:
         """Record a file or folder this run made as an output: stored by content when the run
         ends, and given back by ``pedigree get RUN:PATH`` (the same as :meth:`produce`)."""
         self.produce(path)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set tags on this run (text; numbers and booleans become their text). Unlike
+        parameters they may change later, with ``pedigree tag``; every change is audited."""
+        values = check_tags(tags)
+        set_tags = getattr(self._sink, "set_tags", None)
+        if values and set_tags is not None:
+            set_tags(values)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag (see :meth:`set_tags`)."""
+        self.set_tags({key: value})
 
     def log_model(self, path: str | os.PathLike[str], name: str) -> None:
         """Record ``path`` as an output and, when the run ends, register it as the next version

@@ -8,7 +8,8 @@ newline, so a process killed mid-write loses at most that line.
 
 Record types (the ``t`` field): ``hello`` (interpreter facts), ``attach`` (experiment/name from
 ``start_run``), ``params`` (values and declared names), ``metrics`` (points), ``seed``, ``use`` and
-``produce`` (declared files), ``model`` (an output to register as a model version), ``opens``
+``produce`` (declared files), ``model`` (an output to register as a model version), ``tags``
+(tags set by ``start_run(tags=...)`` or ``run.set_tags``), ``opens``
 (the files the audit hook saw a process open, written by
 ``pedigree/_inject/sitecustomize.py`` to ``events-<pid>-files.jsonl``), ``status`` (a failure
 inside ``start_run``). The recorder turns them into events (``pedigree.tracking.recorder``).
@@ -94,6 +95,9 @@ class RecordSink:
 
     def register_model(self, name: str, path: str) -> None:
         self.emit({"t": "model", "name": name, "path": path})
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.emit({"t": "tags", "values": tags})
 
 
 class SpoolSink(RecordSink):

@@ -67,6 +67,8 @@ class LaunchSpec:
     trace: str | None = None
     # Fail the run when its file capture is not complete; None: the project's [capture] strict.
     strict_capture: bool | None = None
+    # Tags the run starts with (``pedigree run --tag stage=candidate``).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -202,6 +204,7 @@ def launch(
         cwd=cwd,
         params=spec.params,
         seed=spec.seed,
+        tags=spec.tags,
     )
     spool = ctx.project.spool_dir / run_id
     spool.mkdir(parents=True, exist_ok=True)

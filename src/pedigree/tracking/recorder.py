@@ -126,6 +126,7 @@ class Recorder:
         self.files: list[dict[str, Any]] = []
         self.declared_params: set[str] = set()
         self.reported_status: tuple[str, str | None] | None = None
+        self.tag_numbers: dict[str, int] = {}  # the last change number of each tag set here
 
     def events(self, rec: Mapping[str, Any]) -> list[ev.Event]:
         """The events one record makes (none for those kept until the end); raises
@@ -152,11 +153,30 @@ class Recorder:
             self.declared.append(("input" if t == "use" else "output", rec["path"]))
         elif t == "model" and isinstance(rec.get("path"), str) and isinstance(rec.get("name"), str):
             self.models.append((rec["name"], rec["path"]))
+        elif t == "tags" and isinstance(rec.get("values"), dict):
+            return self._tag_events(rec["values"])
         elif t == "opens":  # files the audit hook saw (pedigree.data.capture)
             self.files.append(dict(rec))
         elif t == "status" and rec.get("status") in ("failed", "killed"):
             self.reported_status = (rec["status"], rec.get("error"))
         return []
+
+    def _tag_events(self, values: Mapping[str, Any]) -> list[ev.Event]:
+        """``start_run(tags=...)`` under ``pedigree run``, or ``run.set_tags``: numbered after the
+        store's changes of each key and the ones made here not yet written."""
+        from pedigree.tracking.tags import tag_events
+        from pedigree.values import check_tags
+
+        tags = check_tags(dict(values))
+        with self.ctx.read() as reader:
+            numbers = reader.tag_numbers(self.run_id)
+        for key, n in self.tag_numbers.items():
+            numbers[key] = max(numbers.get(key, 0), n)
+        events = tag_events(self.run_id, tags, numbers, actor=self.ctx.user)
+        for e in events:
+            assert isinstance(e, ev.RunTagged)
+            self.tag_numbers[e.key] = e.number
+        return events
 
     def take(self, rec: Mapping[str, Any]) -> None:
         """Record one record now; a bad value or a refusal raises (the SDK in-process)."""
@@ -352,6 +372,7 @@ def start_run(
     params: dict[str, Any] | None = None,
     seed: int | None = None,
     on_end: Callable[[ActiveRun], None] | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> ActiveRun:
     """Create a run recorded by this very process and return its handle."""
     from pedigree.client.run import ActiveRun
@@ -363,6 +384,7 @@ def start_run(
         command=[sys.executable, *sys.argv],
         params=params,
         seed=seed,
+        tags=tags,
     )
     sink = StoreSink(ctx, run_id)
     run = ActiveRun(run_id, experiment, name, sink, on_end=on_end)

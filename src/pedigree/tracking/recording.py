@@ -72,9 +72,10 @@ def create_run(
     if params:
         events.append(ev.RunParams(run_id=run_id, params=dict(params)))
     if tags:
-        from pedigree.tracking.tags import check_tags, tag_events
+        from pedigree.tracking.tags import tag_events
+        from pedigree.values import check_tags
 
-        events += tag_events(run_id, check_tags(tags), {}, actor=ctx.user)
+        events += tag_events(run_id, check_tags(dict(tags)), {}, actor=ctx.user)
     ctx.append(events)
     return run_id
 

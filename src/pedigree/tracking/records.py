@@ -22,7 +22,8 @@ Enricher = Callable[["Reader", list[dict[str, Any]], bool], None]
 def _enrichers() -> list[Enricher]:
     """What other areas add to a run: ``inputs``/``outputs`` [{path, digest, size, kind,
     declared, modified}], ``reproductions`` [{id, verdict, at}] and ``reproduction_of``
-    {original, verdict}, ``approvals`` [{decision, note, actor, at}]. ``show`` (``detail``) also
+    {original, verdict}, ``approvals`` [{decision, note, actor, at}], ``tags`` {key: value}
+    (``show`` adds ``tag_history`` [{key, value, actor, at}]). ``show`` (``detail``) also
     gets ``selection``: a sweep trial's context
     (:func:`pedigree.selection.context.selection_context`) or None."""
     from pedigree.audit.approvals import enrich_records as approvals
@@ -31,8 +32,9 @@ def _enrichers() -> list[Enricher]:
     from pedigree.interop.records import enrich_records as tool_imports
     from pedigree.reproduce.records import enrich_records as reproductions
     from pedigree.selection.context import enrich_records as selection
+    from pedigree.tracking.tags import enrich_records as tags
 
-    return [io, reproductions, approvals, selection, tool_imports, imports]
+    return [io, reproductions, approvals, selection, tool_imports, imports, tags]
 
 
 def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:

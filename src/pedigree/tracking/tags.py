@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import InvalidInput, NotFound
 from pedigree.store.events import Event, RunTagged, RunUntagged
-from pedigree.values import check_key
+from pedigree.times import iso
+from pedigree.values import check_key, check_tags
 
 if TYPE_CHECKING:
     from pedigree.context import Context
     from pedigree.store.reader import Reader
 
-__all__ = ["check_tags", "parse_assignments", "tag", "tag_events", "untag"]
+__all__ = ["enrich_records", "parse_assignments", "tag", "tag_events", "untag"]
 
 
 def parse_assignments(items: Iterable[str], *, what: str = "tag") -> dict[str, str]:
@@ -47,24 +48,6 @@ def parse_assignments(items: Iterable[str], *, what: str = "tag") -> dict[str, s
         if not sep or not key:
             raise InvalidInput(f"a {what} is KEY=VALUE, not {item!r}")
         check_key(key, f"{what} name")
-        out[key] = value
-    return out
-
-
-def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
-    """Tags as text: a key is a name, a value a string (a number or boolean becomes its text,
-    as ``--where`` compares it), so that ``start_run(tags={"fold": 3})`` does what it says."""
-    if not isinstance(tags, Mapping):
-        raise InvalidInput(f"tags are a mapping of names to text, not {type(tags).__name__}")
-    out: dict[str, str] = {}
-    for key, value in tags.items():
-        check_key(key, "tag name")
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, int | float):
-            value = str(value)
-        elif not isinstance(value, str):
-            raise InvalidInput(f"tag {key!r} is text, not {type(value).__name__}")
         out[key] = value
     return out
 
@@ -96,7 +79,7 @@ def tag_events(
 def _result(reader: Reader, run_id: str, changed: Sequence[Event]) -> dict[str, Any]:
     return {
         "run": run_id,
-        "changed": [e.payload() for e in changed],
+        "changed": [{**e.payload(), "at": iso(e.payload()["at"])} for e in changed],
         "tags": reader.tags([run_id])[run_id],
     }
 
@@ -104,7 +87,7 @@ def _result(reader: Reader, run_id: str, changed: Sequence[Event]) -> dict[str, 
 def tag(ctx: Context, run: str, tags: Mapping[str, Any]) -> dict[str, Any]:
     """Set tags on a run (any status: tags may change after it ended); returns ``{run, changed,
     tags}`` with the run's tags afterwards. A key already at that value records nothing."""
-    values = check_tags(tags)
+    values = check_tags(dict(tags))
     if not values:
         raise InvalidInput("give at least one tag as KEY=VALUE")
     made: list[Event] = []
@@ -151,3 +134,19 @@ def untag(ctx: Context, run: str, keys: Sequence[str]) -> dict[str, Any]:
     ctx.write(build)
     with ctx.read() as reader:
         return _result(reader, found[-1], made)
+
+
+def enrich_records(reader: Reader, records: list[dict[str, Any]], detail: bool) -> None:
+    """Add ``tags`` {key: value} to run records, and for ``show`` (``detail``) ``tag_history``:
+    every change, oldest first, with who made it and when (value None: removed)."""
+    if not records:
+        return
+    ids = [r["id"] for r in records]
+    current = reader.tags(ids)
+    for record in records:
+        record["tags"] = current.get(record["id"], {})
+        if detail:
+            record["tag_history"] = [
+                {"key": h["key"], "value": h["value"], "actor": h["actor"], "at": iso(h["at"])}
+                for h in reader.tag_history(record["id"])
+            ]
