@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pedigree.cli._common import console, emit_json, json_option, tracker
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pedigree.api import Tracker
 
 
 class Tolerance(click.ParamType):  # type: ignore[type-arg]
@@ -58,6 +63,13 @@ _STYLE = {"identical": "green", "equivalent": "green", "diverged": "yellow", "fa
 )
 @click.option("--ignore-stdout", is_flag=True, help="Do not judge the standard output.")
 @click.option("--keep", is_flag=True, help="Keep the temporary checkout and print where it is.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=1e9),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the re-run after this many seconds (SIGTERM, then SIGKILL): verdict failed.",
+)
 @json_option
 def reproduce(
     run: str,
@@ -66,6 +78,7 @@ def reproduce(
     atol: float,
     ignore_stdout: bool,
     keep: bool,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Re-run RUN with its exact code, inputs, params, seed and environment variables, and judge.
@@ -73,16 +86,24 @@ def reproduce(
     The code is checked out in a temporary git worktree (your working tree is never touched),
     the inputs are restored from the object store, and every output digest, metric and the
     standard output are compared with the original. The verdict is recorded and linked to RUN:
-    identical and equivalent exit 0, diverged 1, failed 2.
+    identical and equivalent exit 0, diverged 1, failed 2. A run that cannot be run again (an
+    interactive session, a Jupyter kernel, `python -` from standard input) is refused before
+    anything starts, with the reason (exit code 2).
+
+    RUN may also be an evidence bundle (`pedigree bundle`): it is verified and imported into
+    the store here (one is made in this folder when there is none), and its target run is
+    reproduced from the code, inputs and environment it carries; no git remote is needed.
 
     \b
     Examples:
       pedigree reproduce last
       pedigree reproduce 0193a5c2 --rtol 1e-6 --ignore-stdout
       pedigree reproduce 0193a5c2 --env rebuild --json
+      pedigree reproduce result.pedigree
+      pedigree reproduce last --timeout 600
     """
-    t = tracker()
     err = console(stderr=True)
+    t, run = _tracker_for(run, err)
     result = t.reproduce.run(
         run,
         env=env_mode,  # type: ignore[arg-type]
@@ -90,6 +111,7 @@ def reproduce(
         atol=atol,
         ignore_stdout=ignore_stdout,
         keep=keep,
+        timeout=timeout,
         stream=not as_json,
         on_start=lambda rid: err.print(f"reproducing as run {rid}"),
     )
@@ -124,3 +146,38 @@ def _render(r: dict[str, Any]) -> None:
         out.print(f"  note: {escape(note)}")
     if r.get("workspace"):
         out.print(f"  checkout kept in {r['workspace']}")
+
+
+def _is_bundle(ref: str) -> bool:
+    """Whether ``ref`` names an evidence bundle file rather than a run."""
+    import os
+    import zipfile
+
+    if ref.endswith(".pedigree"):
+        return True
+    return os.path.isfile(ref) and zipfile.is_zipfile(ref)
+
+
+def _tracker_for(ref: str, err: Console) -> tuple[Tracker, str]:
+    """The tracker and run to reproduce: the project here and ``ref``, or, for a bundle, the
+    project here (made when there is none) with the bundle imported, and its target run."""
+    if not _is_bundle(ref):
+        return tracker(), ref
+    import os
+
+    from pedigree.api import Tracker
+    from pedigree.errors import InvalidInput, StoreNotFound
+
+    try:
+        t = Tracker.from_env()
+    except StoreNotFound:
+        t, _ = Tracker.init(os.getcwd())
+        err.print(f"no Pedigree store here: made one in {t.project.root} to record the verdict")
+    summary = t.bundle.import_bundle(ref)
+    if summary["target_run"] is None:
+        raise InvalidInput(
+            f"{ref} is the bundle of {summary['target']}, not of a run: there is nothing to re-run"
+        )
+    if summary["runs_imported"]:
+        err.print(f"imported {len(summary['runs_imported'])} run(s) from {summary['file']}")
+    return t, summary["target_run"]

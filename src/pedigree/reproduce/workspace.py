@@ -177,10 +177,15 @@ def materialise(
             "its code cannot be materialised"
         )
     repo = git_root(project_root)
-    if repo is None:
-        raise CannotReproduce(f"{project_root} is not inside a git repository")
-    prune_dead(repo)
-    if _git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+    if repo is not None:
+        prune_dead(repo)
+    if repo is None or _git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        # A run imported from an evidence bundle brings its code along (a git bundle).
+        cloned = _from_code_bundle(ctx, run, inputs, tree_entries, dest)
+        if cloned is not None:
+            return cloned
+        if repo is None:
+            raise CannotReproduce(f"{project_root} is not inside a git repository")
         remote = code.get("remote")
         where = (
             f"; the run was recorded with the remote {remote} (try: git fetch {remote})"
@@ -199,6 +204,54 @@ def materialise(
         raise
 
 
+def _from_code_bundle(
+    ctx: Context,
+    run: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    tree_entries: dict[str, list[tuple[str, str]]],
+    dest: Path,
+) -> Workspace | None:
+    """The run's code cloned at its commit from the git bundle it was imported with
+    (``pedigree bundle import``), its inputs in place; None when it came with none.
+
+    The clone is a repository of its own (``repo`` and ``worktree`` are both ``dest``): no
+    repository of the user's is read or written, and none needs to exist.
+    """
+    from pedigree.bundle.merge import code_bundle_of
+
+    digest, project_dir = code_bundle_of(ctx, run["id"])
+    if digest is None:
+        return None
+    commit = run["code"]["commit"]
+    file = dest.parent / "code.bundle"
+    try:
+        ctx.objects.get_file(digest, file)
+    except ObjectNotFound as exc:
+        raise CannotReproduce(
+            f"the code bundle of run {run['id']} ({digest}) is missing from the object store"
+        ) from exc
+    try:
+        proc = _git(dest.parent, "clone", "--quiet", "--no-checkout", str(file), str(dest))
+        if proc.returncode != 0:
+            raise CannotReproduce(f"git clone of the code bundle failed: {_first_line(proc)}")
+        proc = _git(dest, "-c", "advice.detachedHead=false", "checkout", "--quiet", commit)
+        if proc.returncode != 0:
+            raise CannotReproduce(
+                f"the code bundle does not hold commit {commit}: {_first_line(proc)}"
+            )
+    finally:
+        file.unlink(missing_ok=True)
+    try:
+        ws = _fill(
+            ctx, run, inputs, tree_entries, dest, dest, ctx.project.root, offset=Path(project_dir)
+        )
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    ws.notes.append(f"the code was cloned from the git bundle the run was imported with ({digest})")
+    return ws
+
+
 def _fill(
     ctx: Context,
     run: dict[str, Any],
@@ -207,14 +260,17 @@ def _fill(
     repo: Path,
     dest: Path,
     project_root: Path,
+    *,
+    offset: Path | None = None,
 ) -> Workspace:
     code = run["code"]
     commit = code["commit"]
     original_root = Path(code.get("repo_root") or repo)
-    try:
-        offset = project_root.relative_to(repo.resolve())
-    except ValueError:
-        offset = Path()
+    if offset is None:
+        try:
+            offset = project_root.relative_to(repo.resolve())
+        except ValueError:
+            offset = Path()
     root = dest / offset
     ws = Workspace(repo=repo, worktree=dest, root=root, cwd=root, original_root=original_root)
 
@@ -315,7 +371,10 @@ def prune_dead(repo: Path) -> list[Path]:
 
 
 def remove_worktree(repo: Path, worktree: Path) -> None:
-    """Remove the checkout and make git forget it."""
+    """Remove the checkout and make git forget it (a clone of its own is just removed)."""
+    if repo == worktree:
+        shutil.rmtree(worktree, ignore_errors=True)
+        return
     _git(repo, "worktree", "remove", "--force", str(worktree))
     shutil.rmtree(worktree, ignore_errors=True)
     _git(repo, "worktree", "prune")
