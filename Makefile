@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # The demo's market data ships inside these wheels (installed without their dependencies).
 DEMO_DATA := skfolio==1.12.2 arch==8.0.0
 
-.PHONY: help venv dev demo test test-fast lint format bench bench-cli bench-compare system-deps browser clean
+.PHONY: help venv dev web demo test test-fast lint format bench bench-cli bench-compare system-deps browser clean
 
 help:
 	@echo "make demo           set up and run the quant research demo on the embedded store"
@@ -23,13 +23,23 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 # The development install: Pedigree editable, with every extra the tests exercise.
-dev: venv
+dev: venv web
 	$(PIP) install -e ".[dev]"
 	$(PIP) install --no-deps $(DEMO_DATA)
 
-demo: venv
+# The web UI's third-party JavaScript (uPlot, Cytoscape.js with dagre; axe-core for the tests)
+# from the npm registry through web/package-lock.json, bundled by esbuild into
+# src/pedigree/web/static/dist (never committed). Rebuilt when the lockfile or the sources change.
+WEB_DIST := src/pedigree/web/static/dist/app.js
+web: $(WEB_DIST)
+
+$(WEB_DIST): web/package.json web/package-lock.json web/build.mjs web/src/app.js
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && node build.mjs
+
+demo: venv web
 	@echo "installing Pedigree and the demo's packages into $(VENV) (a minute or so the first time)"
-	$(PIP) install -e ".[demo]"
+	$(PIP) install -e ".[demo,server]"
 	$(PIP) install --no-deps $(DEMO_DATA)
 	$(BIN)/python examples/quant/demo.py
 

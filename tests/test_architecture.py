@@ -1,6 +1,6 @@
 """The layers of docs/architecture.md, enforced: what may import what.
 
-faces (cli, server, ui) -> facade (api) -> domain -> context -> backends (store, objects) ->
+faces (cli, server, web) -> facade (api) -> domain -> context -> backends (store, objects) ->
 primitives. The imports are read from the source (every ``import`` statement, at module level,
 inside functions and under ``TYPE_CHECKING``), so a lazy import cannot hide a wrong dependency.
 """
@@ -32,7 +32,7 @@ DOMAIN = (
     "interop",
 )
 BACKENDS = ("store", "objects")
-FACES = ("cli", "server", "ui")
+FACES = ("cli", "server", "ui", "web")
 
 
 def _module_name(path: Path) -> str:

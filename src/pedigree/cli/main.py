@@ -44,6 +44,7 @@ COMMANDS = {
     "login": "pedigree.cli.login:login",
     "logout": "pedigree.cli.login:logout",
     "sync": "pedigree.cli.sync:sync",
+    "ui": "pedigree.cli.ui:ui",
 }
 
 
