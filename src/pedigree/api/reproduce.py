@@ -40,6 +40,7 @@ class ReproduceAPI:
         keep: bool = False,
         stream: bool = True,
         on_start: Callable[[str], None] | None = None,
+        timeout: float | None = None,
     ) -> Reproduction:
         """Re-run ``ref`` and judge it against the original; the verdict is recorded.
 
@@ -58,4 +59,5 @@ class ReproduceAPI:
             keep=keep,
             stream=stream,
             on_start=on_start,
+            timeout=timeout,
         )

@@ -202,11 +202,15 @@ def reproduce(
     keep: bool = False,
     stream: bool = True,
     on_start: Any = None,
+    timeout: float | None = None,
 ) -> Reproduction:
     """Re-run ``ref`` with its recorded code, inputs, params, seed and environment variables.
 
-    Bad arguments (an unknown run, a malformed tolerance) raise before anything is recorded;
-    everything else ends in a recorded reproduction with a verdict.
+    Bad arguments (an unknown run, a malformed tolerance, a run whose command cannot be run
+    again: an interactive session, a kernel, ``python -``; see
+    :mod:`pedigree.reproduce.rerunnable`) raise before anything is recorded; everything else
+    ends in a recorded reproduction with a verdict. ``timeout`` (seconds) stops the command
+    when it runs longer: the verdict is then ``failed``.
     """
     rtol = check_tolerance("rtol", rtol)
     atol = check_tolerance("atol", atol)
@@ -219,6 +223,13 @@ def reproduce(
     original = _run_record(ctx, ref)
     if original["status"] == "running":
         raise InvalidInput(f"run {original['id']} is still running; reproduce it once it ends")
+    from pedigree.reproduce.rerunnable import unrunnable
+
+    why = unrunnable(original["command"])
+    if why is not None:
+        raise InvalidInput(f"run {original['id']} cannot be reproduced: {why}")
+    if timeout is not None and not (0 < timeout < float("inf")):
+        raise InvalidInput(f"--timeout must be a number of seconds > 0, not {timeout!r}")
     started = time.perf_counter()
     inputs, outputs = _io(ctx, original["id"])
     settings = {
@@ -226,6 +237,7 @@ def reproduce(
         "rtol": rtol,
         "atol": atol,
         "ignore_stdout": ignore_stdout,
+        "timeout": timeout,
     }
     scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(original["id"])))
     box: dict[str, Workspace] = {}
@@ -331,6 +343,8 @@ def _reproduce(
         # Link the same files as the original did, at the same project-relative paths.
         inputs=[str(ws.root / i["path"]) for i in inputs],
         outputs=[str(ws.root / o["path"]) for o in outputs],
+        timeout=settings.get("timeout"),
+        stdin_null=True,
     )
     try:
         result = launch(local, spec, stream=stream, on_start=on_start)

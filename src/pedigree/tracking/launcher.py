@@ -67,6 +67,11 @@ class LaunchSpec:
     trace: str | None = None
     # Fail the run when its file capture is not complete; None: the project's [capture] strict.
     strict_capture: bool | None = None
+    # Stop the command (SIGTERM, then SIGKILL 5 s later) once it has run this many seconds.
+    timeout: float | None = None
+    # Give the command an empty standard input instead of ours (a reproduction never waits
+    # for a keyboard).
+    stdin_null: bool = False
     # Tags the run starts with (``pedigree run --tag stage=candidate``).
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -231,6 +236,7 @@ def launch(
             argv,
             cwd=cwd,
             env=env,
+            stdin=subprocess.DEVNULL if spec.stdin_null else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             process_group=0 if own_group else None,
@@ -282,12 +288,21 @@ def launch(
         exited.set()
 
     threading.Thread(target=reap, name=f"pedigree-wait-{run_id[:8]}", daemon=True).start()
+    timed_out: list[float] = []  # when the command was told to stop for running too long
     try:
         last_beat = time.monotonic()
         while not exited.wait(_POLL_SECONDS):
             if stop is not None and stop.is_set() and signal.SIGTERM not in received:
                 received.append(signal.SIGTERM)
                 send(signal.SIGTERM)
+            now = time.monotonic()
+            if spec.timeout is not None and now - started > spec.timeout:
+                if not timed_out:
+                    timed_out.append(now)
+                    received.append(signal.SIGTERM)
+                    send(signal.SIGTERM)
+                elif now - timed_out[0] > _OUTPUT_GRACE_SECONDS:
+                    send(signal.SIGKILL)  # it ignored SIGTERM
             recorder.ingest(records.read_new())
             if time.monotonic() - last_beat > recording.HEARTBEAT_SECONDS:
                 recording.heartbeat(ctx, run_id)
@@ -326,6 +341,8 @@ def launch(
         status, error = recorder.reported_status
     else:
         status = "finished"
+    if timed_out:
+        status, error = "killed", f"timed out after {spec.timeout:g} s"
 
     files_mark: FileCapture | None = None
     try:
