@@ -48,7 +48,7 @@ ignore = []
 # How `pedigree run` traces file access: "python" (fast), "os" (strace: sees native code and
 # other programs) or "auto" (os where strace works). See docs/capture.md.
 # trace = "python"
-# Fail a run whose file capture is not complete (exit code 8).
+# Fail a run whose file capture is not complete (exit code 65).
 # strict = false
 
 [user]

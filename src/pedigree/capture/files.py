@@ -57,7 +57,7 @@ __all__ = [
 TRACE_MODES = ("auto", "python", "os")
 COMPLETE, PARTIAL, OFF = "complete", "partial", "off"
 # `pedigree run --strict-capture`: the command ran, but what it read or wrote may be missing.
-STRICT_EXIT_CODE = 8
+STRICT_EXIT_CODE = 65
 TRACED_SYSCALLS = "openat,open,creat,rename,renameat,renameat2,unlink,unlinkat"
 _MAX_CHILDREN_NAMED = 5
 
