@@ -116,3 +116,6 @@ def test_the_reads_served_are_the_public_reader_methods() -> None:
     assert not any(name.startswith("_") for name in READ_METHODS)
     assert "conn" not in READ_METHODS
     assert "dialect" not in READ_METHODS
+    # Token rows hold the hashes of the tokens' secrets: never served.
+    assert "token" not in READ_METHODS
+    assert "tokens" not in READ_METHODS

@@ -305,8 +305,7 @@ def create_app(
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            limiter.failed(address)
-            log.warning("authentication failed from %s: no bearer token", address)
+            # Not a guess at a token: answered, not counted.
             raise Unauthenticated(
                 "this server needs a token: set PEDIGREE_TOKEN or run `pedigree login URL`"
             )

@@ -50,31 +50,31 @@ def register(*classes: type) -> None:
 
 
 def _register_store_rows() -> None:
-    from pedigree.store.reads import data, lineage, models, reviews, runs
-    from pedigree.store.where import And, Compare, Field, Not, Or, OrderKey
+    """Every row type of the read interface: the dataclasses and NamedTuples defined in the
+    modules of ``pedigree.store.reads`` (a new read's row type crosses the wire without being
+    listed anywhere), and the query types of ``pedigree.store.where``."""
+    import importlib
+    import pkgutil
 
-    register(
-        data.DatasetVersion,
-        data.IOItem,
-        lineage.NodeRef,
-        lineage.Edge,
-        lineage.Graph,
-        lineage.Affected,
-        lineage.TreeFile,
-        lineage.InputRead,
-        models.ModelVersion,
-        models.AliasMove,
-        reviews.Approval,
-        reviews.Reproduction,
-        reviews.RunFile,
-        runs.RunRow,
-        Field,
-        Compare,
-        And,
-        Or,
-        Not,
-        OrderKey,
-    )
+    from pedigree.store import reads, where
+
+    modules = [where] + [
+        importlib.import_module(f"{reads.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(reads.__path__)
+    ]
+    for module in modules:
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.__name__
+                and not value.__name__.startswith("_")
+                and (dataclasses.is_dataclass(value) or _is_namedtuple_class(value))
+            ):
+                register(value)
+
+
+def _is_namedtuple_class(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
 def _is_namedtuple(value: Any) -> bool:
@@ -93,6 +93,8 @@ def encode(value: Any) -> Any:
         return [encode(v) for v in value]
     if _is_namedtuple(value):
         name = type(value).__name__
+        if not CLASSES:
+            _register_store_rows()
         if CLASSES.get(name) is not type(value):
             raise WireError(f"{name} is not a type the wire protocol carries")
         row: Any = value
@@ -109,6 +111,8 @@ def encode(value: Any) -> Any:
         return {"$b": base64.b64encode(value).decode()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = type(value).__name__
+        if not CLASSES:
+            _register_store_rows()
         if CLASSES.get(name) is not type(value):
             raise WireError(f"{name} is not a type the wire protocol carries")
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
