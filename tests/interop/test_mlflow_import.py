@@ -104,6 +104,7 @@ def test_a_sqlite_store_imports_whole_and_once(
     assert a["code"]["branch"] == "main"
     assert a["metrics"] == {"loss": 0.01, "acc": 0.9}
     assert a["import"]["tags"]["team"] == "risk"
+    assert a["tags"] == {"team": "risk"}  # its own tags; mlflow.* ones map to fields
     assert a["import"]["experiment_id"] == sqlite_store["experiments"]["churn"]
     assert a["import"]["actor"] == "tester"
     assert runs["deeper"]["status"] == "failed"

@@ -312,6 +312,7 @@ def _run_events(
     }
     if any(code.values()):
         events.append(ev.RunCaptured(run_id=run_id, code={**code, "dirty": None}))
+    events += _tag_events(ctx, run_id, tags)
     events += trees
     if outputs:
         events.append(ev.RunIO(run_id=run_id, items=outputs))
@@ -335,6 +336,24 @@ def _run_events(
         )
     )
     return events
+
+
+def _tag_events(ctx: Context, run_id: str, tags: dict[str, str]) -> list[ev.Event]:
+    """The run's own tags (not MLflow's ``mlflow.*`` system tags, which map to fields or stay
+    in the import's details) as Pedigree tags. A tag Pedigree cannot hold (a value with line
+    breaks, longer than 5,000 characters) stays in the details only: the run still imports."""
+    from pedigree.tracking.tags import tag_events
+
+    kept: dict[str, str] = {}
+    for key, value in tags.items():
+        if key.startswith("mlflow."):
+            continue
+        try:
+            ev.RunTagged(run_id=run_id, key=key, number=1, value=value)
+        except PedigreeError:
+            continue
+        kept[key] = value
+    return tag_events(run_id, kept, {}, actor=ctx.user) if kept else []
 
 
 # -- the model registry -------------------------------------------------------------------------
