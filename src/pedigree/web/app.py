@@ -13,6 +13,7 @@ anything from another host (``Content-Security-Policy: default-src 'self'``).
 from __future__ import annotations
 
 import json
+import logging
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,8 @@ from pedigree.web.security import (
 
 __all__ = ["CSP", "TrackerFactory", "create_ui"]
 
+log = logging.getLogger("pedigree.web")
+
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 CSP = (
@@ -60,7 +63,6 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
     )
     env.filters["short"] = lambda v: "" if v is None else str(v)[:11]
     env.filters["value"] = _value
@@ -380,7 +382,20 @@ def create_ui(tracker_factory: TrackerFactory, *, auth: Auth | None = None) -> S
         routes.append(Route(f"/api/v1/ui{path}", guarded(api(view), True)))
     routes.append(Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"))
 
-    return Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s: internal error", request.method, request.url.path)
+        message = f"internal error: {type(exc).__name__} (the server's log has the details)"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"error": {"code": "InternalError", "message": message}}, status_code=500
+            )
+        return HTMLResponse(f"<!doctype html><title>Error</title><p>error: {message}</p>", 500)
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(_SecurityHeaders)],
+        exception_handlers={Exception: internal},
+    )
 
 
 class _SecurityHeaders:
