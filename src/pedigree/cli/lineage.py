@@ -143,6 +143,14 @@ def impact(target: str, limit: int, as_json: bool) -> None:
         _more(out, len(report["artifacts"]), limit, "artifact version")
     if not report["runs"] and not report["artifacts"]:
         out.print("nothing downstream")
+    capture = report.get("capture") or {}
+    if capture.get("partial_elsewhere") or capture.get("partial_in_answer"):
+        out.print(
+            f"[yellow]note[/]: {capture['partial_elsewhere']} other run(s) had partial file "
+            "capture and may be missing from this answer; "
+            f"{len(capture['partial_in_answer'])} run(s) listed had partial capture "
+            "(what they read or wrote may be missing). See `pedigree show RUN`."
+        )
 
 
 def _first(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

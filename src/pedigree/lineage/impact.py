@@ -149,6 +149,11 @@ def impact_report(
         # In the order found (a run's outputs together), then the folders and dataset versions.
         artifact_items = [rec for d, rec in found.artifacts.items() if d not in source_keys]
         artifact_items += [details[d] for d in sorted(found.other - source_keys)]
+        # Runs whose file capture was partial or off may have read the target (or what it
+        # made) without it being recorded: the answer may miss them and what they made.
+        incomplete = reader.incomplete_capture()
+    answered = {r["id"] for r in run_items} | {n.key for n in tgt.nodes if n.kind == "run"}
+    partial_in = [rid for rid in incomplete if rid in answered]
     return {
         "target": tgt.to_json(),
         "sources": sources,
@@ -156,6 +161,12 @@ def impact_report(
         "artifacts": artifact_items,
         "metrics": metric_items,
         "stale": stale,
+        "capture": {
+            # runs of the answer whose capture was partial: what they made may be missing
+            "partial_in_answer": partial_in,
+            # other runs with partial (or no) file capture: they may belong in the answer
+            "partial_elsewhere": len(incomplete) - len(partial_in),
+        },
         "summary": {
             "runs": len(run_items),
             "artifacts": len(artifact_items),

@@ -75,6 +75,9 @@ def run_label(node: dict[str, Any]) -> str:
         parts.append("code not in git")
     if node.get("environment_digest"):
         parts.append(f"env {node['environment_digest'].partition(':')[2][:12]}")
+    files = (node.get("capture") or {}).get("files")
+    if files in ("partial", "off"):  # its inputs and outputs may be incomplete
+        parts.append(f"file capture {files}")
     rep = node.get("reproduction_of")
     if rep:
         parts.append(

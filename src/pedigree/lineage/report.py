@@ -75,6 +75,7 @@ def lineage_report(
             of["original"] for rec in runs.values() if (of := rec["reproduction_of"]) is not None
         ]
         short = reader.abbreviations(shown)
+        marks = reader.capture_marks(list(runs))  # how complete each run's file capture was
         reviews = approvals_by_node(
             reader,
             [n.key for n in graph.nodes if n.kind == "run"],
@@ -92,6 +93,8 @@ def lineage_report(
         if node.kind == "run":
             # Ids are time-ordered: their first characters are a timestamp, not a name.
             item["short"] = short.get(node.key, node.key)
+            if node.key in marks:
+                item["capture"] = marks[node.key]
             for rep in item.get("reproductions") or []:
                 rep["short"] = short.get(rep["id"], rep["id"])
             if item.get("reproduction_of"):

@@ -113,6 +113,17 @@ def _code(facts: dict[str, Any]) -> str:
 def _data(facts: dict[str, Any]) -> str:
     run = facts["run"]
     body = ""
+    capture = run.get("capture") or {}
+    if capture.get("files") in ("partial", "off"):
+        # A record that looks complete but is not is worse than none: say what may be missing.
+        reasons = "".join(f"<li>{_e(r)}</li>" for r in capture.get("reasons") or [])
+        body += (
+            f'<p class="bad">File capture {_e(capture["files"])} (traced: '
+            f"{_e(capture.get('trace'))}): files this run read or wrote may be missing "
+            f"below.</p><ul>{reasons}</ul>"
+        )
+    elif capture.get("files") == "complete":
+        body += f'<p class="note">File capture complete (traced: {_e(capture.get("trace"))}).</p>'
     for role in ("inputs", "outputs"):
         items = run.get(role) or []
         if not items:

@@ -226,6 +226,31 @@ class RunReads:
         data = self.db.scalar("SELECT data FROM environments WHERE digest = :d", {"d": digest})
         return json.loads(data) if data else None
 
+    def incomplete_capture(self) -> list[str]:
+        """The ids of the runs whose file capture was ``partial`` or ``off`` (the mark that
+        ``pedigree.capture.files`` keeps in the invocation, whose JSON is canonical: sorted
+        keys, no spaces), oldest first."""
+        return list(
+            self.db.scalars(
+                "SELECT id FROM runs WHERE invocation LIKE :p OR invocation LIKE :o ORDER BY id",
+                {"p": '%"capture":{"files":"partial"%', "o": '%"capture":{"files":"off"%'},
+            )
+        )
+
+    def capture_marks(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The file-capture mark of these runs (``{"files", "reasons", "trace"}``), by id;
+        runs without one (recorded before it existed, or still running) are left out."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(ids):
+            condition, params = in_list("id", chunk, "r")
+            for rid, invocation in self.db.rows(
+                f"SELECT id, invocation FROM runs WHERE {condition}", params
+            ):
+                mark = json.loads(invocation).get("capture") if invocation else None
+                if isinstance(mark, dict):
+                    out[rid] = mark
+        return out
+
     def running_runs(self) -> list[RunRow]:
         """The runs recorded as running (whether or not their recorder still is), oldest first."""
         rows = self.db.rows(f"{_RUN_SELECT} WHERE r.status = 'running' ORDER BY r.id")
