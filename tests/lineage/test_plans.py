@@ -119,9 +119,13 @@ def _io(run_id: str, role: str, path: str, digest: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _traced(project: Project) -> Iterator[list[str]]:
-    """Every statement run on the store meanwhile, with its parameters in place."""
-    engine = project.tracker().store.engine
+    """Every statement run on the store meanwhile, with its parameters in place (the reads go
+    through the store's sqlite3 read pool, the writes through SQLAlchemy's engine)."""
+    store = project.tracker().store
+    engine = store.engine
     statements: list[str] = []
+    assert store.read_pool is not None
+    store.read_pool.trace = statements.append
 
     def trace(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         dbapi_conn.set_trace_callback(statements.append)
@@ -134,6 +138,7 @@ def _traced(project: Project) -> Iterator[list[str]]:
     try:
         yield statements
     finally:
+        store.read_pool.trace = None
         sa.event.remove(engine, "checkout", trace)
         sa.event.remove(engine, "checkin", untrace)
 

@@ -25,11 +25,6 @@ from typing import TYPE_CHECKING, Any
 from pedigree.config import Project, find_project
 from pedigree.context import Actor, Context, close_all, shared_store
 from pedigree.errors import InvalidInput
-from pedigree.store.events import STATUSES
-from pedigree.sweep.grid import SweepSpec
-from pedigree.tracking import recording
-from pedigree.tracking.launcher import LaunchResult, LaunchSpec
-from pedigree.tracking.liveness import STALE_SECONDS
 
 if TYPE_CHECKING:
     import pandas
@@ -46,9 +41,13 @@ if TYPE_CHECKING:
     from pedigree.api.sweeps import SweepsAPI
     from pedigree.client.run import ActiveRun
     from pedigree.objects.base import ObjectStore
+    from pedigree.store.events import STATUSES
     from pedigree.store.remote import RemoteStore
     from pedigree.store.sql import SQLStore
+    from pedigree.sweep.grid import SweepSpec
     from pedigree.tracking.doctor import Checkup
+    from pedigree.tracking.launcher import LaunchResult, LaunchSpec
+    from pedigree.tracking.liveness import STALE_SECONDS
 
 __all__ = [
     "STALE_SECONDS",
@@ -60,6 +59,26 @@ __all__ = [
     "close_all",
     "shared_store",
 ]
+
+
+# Re-exported names, imported when first asked for: a read command needs none of them, and the
+# recorder's modules behind them cost every CLI command tens of milliseconds (issue 18).
+_REEXPORTS = {
+    "STATUSES": "pedigree.store.events",
+    "SweepSpec": "pedigree.sweep.grid",
+    "LaunchResult": "pedigree.tracking.launcher",
+    "LaunchSpec": "pedigree.tracking.launcher",
+    "STALE_SECONDS": "pedigree.tracking.liveness",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _REEXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pedigree.api' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 class Tracker:
@@ -179,23 +198,35 @@ class Tracker:
 
     def create_run(self, **fields: Any) -> str:
         """Record a new running run; returns its id (see ``tracking.recording.create_run``)."""
+        from pedigree.tracking import recording
+
         return recording.create_run(self.ctx, **fields)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Change the experiment, name or seed of a running run."""
+        from pedigree.tracking import recording
+
         recording.update_run(self.ctx, run_id, **fields)
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from pedigree.tracking import recording
+
         recording.log_params(self.ctx, run_id, params)
 
     def log_metrics(self, run_id: str, points: list[list[Any]]) -> None:
         """Points are ``[key, step, value or None for NaN, timestamp]``."""
+        from pedigree.tracking import recording
+
         recording.log_metrics(self.ctx, run_id, points)
 
     def end_run(self, run_id: str, status: str, **fields: Any) -> None:
+        from pedigree.tracking import recording
+
         recording.end_run(self.ctx, run_id, status, **fields)
 
     def heartbeat(self, run_id: str) -> None:
+        from pedigree.tracking import recording
+
         recording.heartbeat(self.ctx, run_id)
 
     def start_run(

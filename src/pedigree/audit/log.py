@@ -22,10 +22,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from pedigree.errors import AuditError, InvalidInput
-from pedigree.store import schema as t
 from pedigree.store.chain import GENESIS
 from pedigree.times import iso, parse_time
 
@@ -51,12 +48,11 @@ def head(reader: Reader) -> dict[str, Any]:
     Raises :class:`AuditError` when the head row and the last event disagree, since an anchor
     taken from a broken log would vouch for the breakage.
     """
-    conn = reader.conn
-    e = t.audit_events.c
-    row = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.digest)).first()
-    last = conn.execute(sa.select(e.seq, e.digest, e.at).order_by(e.seq.desc()).limit(1)).first()
-    last_seq, last_digest, at = (last.seq, last.digest, last.at) if last else (0, GENESIS, None)
-    if row is None or (row.seq, row.digest) != (last_seq, last_digest):
+    db = reader.db
+    row = db.first("SELECT seq, digest FROM audit_head")
+    last = db.first("SELECT seq, digest, at FROM audit_events ORDER BY seq DESC LIMIT 1")
+    last_seq, last_digest, at = last if last else (0, GENESIS, None)
+    if row is None or (row[0], row[1]) != (last_seq, last_digest):
         raise AuditError(
             "the audit head does not match the last event of the log; "
             "run `pedigree audit verify` to see what changed"
@@ -67,7 +63,7 @@ def head(reader: Reader) -> dict[str, Any]:
 def head_seq(reader: Reader) -> int:
     """The sequence number of the last event, from the head row alone (one indexed read: the
     team server reports it with every read, for writes that depend on what they read)."""
-    return int(reader.conn.execute(sa.select(t.audit_head.c.seq)).scalar() or 0)
+    return int(reader.db.scalar("SELECT seq FROM audit_head") or 0)
 
 
 def events(
@@ -84,40 +80,36 @@ def events(
     ``run_id`` selects the events that concern a run: its own, the approvals of it, and the
     dataset versions it produced (they all carry its id).
     """
-    conn = reader.conn
-    e = t.audit_events.c
-    columns = [e.seq, e.at, e.actor, e.kind, e.run_id, e.prev, e.digest]
-    if payload:
-        columns.append(e.payload)
-    q = sa.select(*columns)
-    if run_id is not None:
-        q = q.where(e.run_id == run_id)
-    if actor is not None:
-        q = q.where(e.actor == actor)
-    if since is not None:
-        q = q.where(e.at >= since)
+    columns = "seq, at, actor, kind, run_id, prev, digest" + (", payload" if payload else "")
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    for column, value, op in (("run_id", run_id, "="), ("actor", actor, "="), ("at", since, ">=")):
+        if value is not None:
+            conds.append(f"{column} {op} :{column}")
+            params[column] = value
+    q = f"SELECT {columns} FROM audit_events" + (f" WHERE {' AND '.join(conds)}" if conds else "")
     if limit is not None:
         if limit < 1:
             raise InvalidInput("--limit must be at least 1")
-        q = q.order_by(e.seq.desc()).limit(limit)
-        rows = list(reversed(conn.execute(q).all()))
+        params["limit"] = limit
+        rows = list(reversed(reader.db.rows(q + " ORDER BY seq DESC LIMIT :limit", params)))
     else:
-        rows = list(conn.execute(q.order_by(e.seq)))
+        rows = reader.db.rows(q + " ORDER BY seq", params)
     out = []
     for r in rows:
         item: dict[str, Any] = {
-            "seq": r.seq,
-            "at": iso(r.at),
-            "actor": r.actor,
-            "kind": r.kind,
-            "run_id": r.run_id,
-            "prev": r.prev,
-            "digest": r.digest,
+            "seq": r[0],
+            "at": iso(r[1]),
+            "actor": r[2],
+            "kind": r[3],
+            "run_id": r[4],
+            "prev": r[5],
+            "digest": r[6],
         }
         if payload:
             try:
-                item["payload"] = json.loads(r.payload)
+                item["payload"] = json.loads(r[7])
             except ValueError:
-                item["payload"] = r.payload
+                item["payload"] = r[7]
         out.append(item)
     return out

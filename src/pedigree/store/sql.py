@@ -1,27 +1,42 @@
-"""The SQLAlchemy implementation of the metadata store, for SQLite and PostgreSQL."""
+"""The SQLAlchemy implementation of the metadata store, for SQLite and PostgreSQL.
+
+SQLAlchemy (and the table definitions) are imported on first use, not with this module: on the
+embedded store, reads go through ``sqlite3`` (``store.lite``) and a command that only reads
+never imports them (issue 18): ``sa``, ``sa_event``, ``sa_exc`` and ``t`` below are those
+modules, loaded when an attribute is first looked up (``store.db.lazy_module``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
+from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import InvalidInput, PedigreeError, StaleRead, StoreError
-from pedigree.store import schema as t
 from pedigree.store.chain import IDENTITIES, event_digest
-from pedigree.store.events import Event, prepare
+from pedigree.store.db import SQLiteDb, lazy_module
+from pedigree.store.lite import ReadPool, sqlite_path
 from pedigree.store.migrations import HEAD_REVISION
-from pedigree.store.projections import apply
 from pedigree.store.reader import Reader
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import Connection, Engine
+
+    from pedigree.store import schema as t
+    from pedigree.store.events import Event
+else:
+    sa, sa_event = lazy_module("sqlalchemy"), lazy_module("sqlalchemy.event")
+    sa_exc, t = lazy_module("sqlalchemy.exc"), lazy_module("pedigree.store.schema")
 
 __all__ = ["SQLStore", "open_store"]
 
@@ -39,10 +54,25 @@ def _normalise_url(uri: str) -> str:
 
 
 def _redact(uri: str) -> str:
+    if "@" not in uri:
+        return uri  # no credentials to hide (and no SQLAlchemy to import on a read's error)
     try:
         return sa.engine.make_url(uri).render_as_string(hide_password=True)
     except sa_exc.ArgumentError:
         return uri
+
+
+def _prepare(event: Event) -> tuple[str, dict[str, Any]]:
+    # Imported on first write: the event classes cost a read-only command 20 ms of imports.
+    from pedigree.store.events import prepare
+
+    return prepare(event)
+
+
+def _apply(conn: Connection, kind: str, payload: Any) -> None:
+    from pedigree.store.projections import apply
+
+    apply(conn, kind, payload)
 
 
 class _ChainSQL:
@@ -71,15 +101,35 @@ class SQLStore:
         self.uri = uri
         url = _normalise_url(uri)
         self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-        try:
-            self.engine = self._make_engine(url)
-        except (sa_exc.ArgumentError, ModuleNotFoundError) as exc:
-            raise StoreError(f"cannot open the store {_redact(uri)}: {exc}") from exc
+        self._url = url
+        # The embedded store's file: its reads go through sqlite3, and SQLAlchemy's engine is
+        # made only when something writes or migrates.
+        path = sqlite_path(url)
+        self.read_pool = None if path is None else ReadPool(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            _ = self.engine
         self._sql = _ChainSQL(self.dialect)
-        # What the driver raises (the chain's statements go to it directly).
-        self._driver_error: type[Exception] = self.engine.dialect.dbapi.Error  # type: ignore[union-attr]
         if migrate:
             self.ensure_schema()
+
+    @cached_property
+    def engine(self) -> Engine:
+        try:
+            return self._make_engine(self._url)
+        except (sa_exc.ArgumentError, ModuleNotFoundError) as exc:
+            raise StoreError(f"cannot open the store {_redact(self.uri)}: {exc}") from exc
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        """What the database can raise: sqlite3's errors, and SQLAlchemy's and its driver's once
+        they are in use."""
+        errors: list[type[BaseException]] = [sqlite3.Error]
+        if "sqlalchemy.exc" in sys.modules:
+            errors.append(sa_exc.SQLAlchemyError)
+        if "engine" in self.__dict__:
+            errors.append(self.engine.dialect.dbapi.Error)  # type: ignore[union-attr]
+        return tuple(errors)
 
     def _make_engine(self, url: str) -> Engine:
         if self.dialect == "postgresql":
@@ -115,6 +165,9 @@ class SQLStore:
     # -- schema -------------------------------------------------------------------------------
 
     def schema_revision(self) -> str | None:
+        if self.read_pool is not None:
+            with self._translate("read"):
+                return self.read_pool.schema_revision()
         with self._translate("read"), self.engine.connect() as conn:
             if not sa.inspect(conn).has_table("alembic_version"):
                 return None
@@ -162,13 +215,30 @@ class SQLStore:
             yield
         except PedigreeError:
             raise
-        except (sa_exc.SQLAlchemyError, self._driver_error) as exc:
+        except Exception as exc:
+            if not isinstance(exc, self._errors()):
+                raise
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             where = _redact(self.uri)
             raise StoreError(f"the store at {where} failed to {what}: {detail}") from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Reader]:
+        if self.read_pool is not None:
+            with (
+                self._translate("read"),
+                self.read_pool.snapshot() as raw,
+                contextlib.ExitStack() as stack,
+            ):
+
+                def fallback() -> Connection:
+                    # For statements still built with SQLAlchemy: a connection of its own.
+                    conn = stack.enter_context(self.engine.connect())
+                    stack.enter_context(conn.begin())
+                    return conn
+
+                yield Reader(SQLiteDb(raw), fallback=fallback)
+            return
         with self._translate("read"), self.engine.connect() as conn, conn.begin():
             yield Reader(conn)
 
@@ -225,7 +295,7 @@ class SQLStore:
                 for event in events:
                     seq += 1
                     kind, run_id = event.KIND, event.scope
-                    logged, payload = prepare(event)
+                    logged, payload = _prepare(event)
                     digest = event_digest(
                         prev=prev,
                         seq=seq,
@@ -238,7 +308,7 @@ class SQLStore:
                     )
                     rows.append((seq, when, actor, kind, run_id, logged, prev, digest, identity))
                     prev = digest
-                    apply(conn, kind, payload)
+                    _apply(conn, kind, payload)
                 if len(rows) == 1:
                     cursor.execute(sql.insert_events, rows[0])
                 else:
@@ -331,7 +401,10 @@ class SQLStore:
                     )
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self.read_pool is not None:
+            self.read_pool.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 def open_store(uri: str, *, migrate: bool = True) -> SQLStore:

@@ -14,10 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from pedigree.store import schema as t
+from pedigree.store.db import Db, in_list
 
 __all__ = ["ImportReads"]
 
@@ -26,45 +23,40 @@ _CHUNK = 10_000
 
 
 class ImportReads:
-    conn: Connection
+    db: Db
 
     def imported(self, sources: Sequence[str]) -> dict[str, str]:
         """``{source: target}`` of the ``sources`` imported already (a run id, or NAME/N)."""
         found: dict[str, str] = {}
         unique = list(dict.fromkeys(sources))
         for i in range(0, len(unique), _CHUNK):
-            part = unique[i : i + _CHUNK]
-            rows = self.conn.execute(
-                sa.select(t.imports.c.source, t.imports.c.target).where(
-                    t.imports.c.source.in_(part)
-                )
+            condition, params = in_list("source", unique[i : i + _CHUNK], "s")
+            found.update(
+                self.db.rows(f"SELECT source, target FROM imports WHERE {condition}", params)
             )
-            found.update({r.source: r.target for r in rows})
         return found
 
     def imported_sources(self, prefix: str) -> dict[str, str]:
         """``{source: target}`` of every import whose source starts with ``prefix``
         (``mlflow:``): what one tool brought in."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self.conn.execute(
-            sa.select(t.imports.c.source, t.imports.c.target).where(
-                t.imports.c.source.like(f"{escaped}%", escape="\\")
-            )
+        rows = self.db.rows(
+            "SELECT source, target FROM imports WHERE source LIKE :p ESCAPE '\\'",
+            {"p": f"{escaped}%"},
         )
-        return {r.source: r.target for r in rows}
+        return dict(rows)
 
     def imported_from(self, run_ids: Sequence[str]) -> dict[str, str]:
         """``{run id: source}`` of the runs among ``run_ids`` that were imported."""
         found: dict[str, str] = {}
         unique = list(dict.fromkeys(run_ids))
         for i in range(0, len(unique), _CHUNK):
-            part = unique[i : i + _CHUNK]
-            rows = self.conn.execute(
-                sa.select(t.imports.c.source, t.imports.c.target).where(
-                    t.imports.c.target_type == "run", t.imports.c.target.in_(part)
-                )
+            condition, params = in_list("target", unique[i : i + _CHUNK], "r")
+            rows = self.db.rows(
+                f"SELECT source, target FROM imports WHERE target_type = 'run' AND {condition}",
+                params,
             )
-            found.update({r.target: r.source for r in rows})
+            found.update({target: source for source, target in rows})
         return found
 
     def import_details(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
