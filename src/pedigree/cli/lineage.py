@@ -36,11 +36,13 @@ def lineage(target: str, direction: str | None, depth: int | None, fmt: str, as_
 
     \b
     TARGET is a run (full id, unique prefix or `last`), a path in the project, a dataset
-    version NAME@vN, or a digest blake3:<hex>.
+    version NAME@vN, a digest blake3:<hex>, or a registered model version model:NAME@ALIAS,
+    model:NAME/N (model:NAME: its latest).
 
     \b
     Examples:
       pedigree lineage models/model.pkl --up
+      pedigree lineage model:tsmom@production --up
       pedigree lineage prices@v2 --down --depth 4
       pedigree lineage last --up --format dot | dot -Tsvg > lineage.svg
       pedigree lineage 0193a5c2 --up --format mermaid
@@ -76,7 +78,8 @@ def _fmt(value: Any) -> str:
 )
 @json_option
 def impact(target: str, limit: int, as_json: bool) -> None:
-    """Everything downstream of TARGET: runs, artifact versions and reported metrics.
+    """Everything downstream of TARGET: runs, artifact versions, reported metrics and the
+    registered model versions (with the aliases that serve them) resting on it.
 
     For a path, it also lists the runs that read the path at bytes other than what is there
     now (stale results), and marks every result made from such a read. The text lists stale
@@ -84,13 +87,15 @@ def impact(target: str, limit: int, as_json: bool) -> None:
 
     \b
     TARGET is a run (full id, unique prefix or `last`), a path in the project, a dataset
-    version NAME@vN, or a digest blake3:<hex>.
+    version NAME@vN, a digest blake3:<hex>, or a registered model version model:NAME@ALIAS,
+    model:NAME/N (model:NAME: its latest).
 
     \b
     Examples:
       pedigree impact data/raw/prices.csv
       pedigree impact prices@v1 --limit 0
       pedigree impact prices@v1 --json
+      pedigree impact model:tsmom@production
     """
     from rich.markup import escape
 
@@ -141,7 +146,12 @@ def impact(target: str, limit: int, as_json: bool) -> None:
         for a in _first(report["artifacts"], limit):
             out.print(f"  {escape(artifact_label(a))}")
         _more(out, len(report["artifacts"]), limit, "artifact version")
-    if not report["runs"] and not report["artifacts"]:
+    if report.get("models"):
+        # What trades on it: the registered versions (and the aliases serving them) downstream.
+        out.print("[bold]models[/]")
+        for m in report["models"]:
+            out.print(f"  {escape(m['sentence'])}", highlight=False)
+    if not report["runs"] and not report["artifacts"] and not report.get("models"):
         out.print("nothing downstream")
     capture = report.get("capture") or {}
     if capture.get("partial_elsewhere") or capture.get("partial_in_answer"):

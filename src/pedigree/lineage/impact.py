@@ -14,7 +14,7 @@ read by tens of thousands of runs, and ``pedigree lineage RUN --up`` shows any o
 >>> ctx = Context(init_project(tempfile.mkdtemp())[0])
 >>> run_id = create_run(ctx, experiment="ma-crossover")
 >>> impact_report(ctx, "last")["summary"]
-{'runs': 0, 'artifacts': 0, 'metrics': 0, 'stale_reads': 0, 'stale_runs': 0}
+{'runs': 0, 'artifacts': 0, 'metrics': 0, 'stale_reads': 0, 'stale_runs': 0, 'models': 0}
 """
 
 from __future__ import annotations
@@ -149,6 +149,8 @@ def impact_report(
         # In the order found (a run's outputs together), then the folders and dataset versions.
         artifact_items = [rec for d, rec in found.artifacts.items() if d not in source_keys]
         artifact_items += [details[d] for d in sorted(found.other - source_keys)]
+        rested_on = source_keys | found.artifacts.keys() | found.other
+        model_items = _models(reader, tgt, [n.key for n in tgt.nodes], rested_on)
         # Runs whose file capture was partial or off may have read the target (or what it
         # made) without it being recorded: the answer may miss them and what they made.
         incomplete = reader.incomplete_capture()
@@ -161,6 +163,7 @@ def impact_report(
         "artifacts": artifact_items,
         "metrics": metric_items,
         "stale": stale,
+        "models": model_items,
         "capture": {
             # runs of the answer whose capture was partial: what they made may be missing
             "partial_in_answer": partial_in,
@@ -173,8 +176,51 @@ def impact_report(
             "metrics": len(metric_items),
             "stale_reads": len(stale),
             "stale_runs": len(stale_runs),
+            "models": len(model_items),
         },
     }
+
+
+def _models(
+    reader: Reader, tgt: Target, starts: list[str], digests: set[str]
+) -> list[dict[str, Any]]:
+    """The registered model versions whose content is downstream of the target (or is it), with
+    the aliases that point at them now: what trades on the changed data. A model target's own
+    version is left out (it is the start, not something affected)."""
+    newer = None
+    if tgt.kind == "dataset":
+        name, _, number = tgt.label.rpartition("@v")
+        latest = reader.dataset_version(name)
+        if latest is not None and latest.version > int(number):
+            newer = f"{name}@v{latest.version}"
+    own = tgt.model["ref"] if tgt.model is not None else None
+    aliases: dict[str, dict[str, int]] = {}
+    items = []
+    for v in reader.model_versions_of(sorted(digests)):
+        if v.ref == own:
+            continue
+        if v.name not in aliases:
+            aliases[v.name] = reader.model_aliases(v.name)
+        here = [a for a, n in aliases[v.name].items() if n == v.version]
+        sentence = f"model {v.name} v{v.version}"
+        if here:
+            sentence += f", alias{'es' if len(here) > 1 else ''} {', '.join(here)}"
+        sentence += f", rests on {tgt.label}"
+        if newer is not None:
+            sentence += f", which has a newer version ({newer})"
+        items.append(
+            {
+                "name": v.name,
+                "version": v.version,
+                "ref": v.ref,
+                "digest": v.digest,
+                "run": v.run_id,
+                "aliases": here,
+                "direct": v.digest in starts,
+                "sentence": sentence,
+            }
+        )
+    return items
 
 
 @contextlib.contextmanager

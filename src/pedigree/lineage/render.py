@@ -78,6 +78,8 @@ def run_label(node: dict[str, Any]) -> str:
     files = (node.get("capture") or {}).get("files")
     if files in ("partial", "off"):  # its inputs and outputs may be incomplete
         parts.append(f"file capture {files}")
+    if node.get("params"):  # shown from a model version up (lineage model:NAME@ALIAS)
+        parts.append("params " + ", ".join(f"{k}={v}" for k, v in node["params"].items()))
     rep = node.get("reproduction_of")
     if rep:
         parts.append(
@@ -157,6 +159,8 @@ def to_text(report: dict[str, Any]) -> str:
             draw(fk, prefix + ("   " if last else "│  "), depth + 1)
 
     roots = [n for n in report["nodes"] if n.get("root")]
+    if report.get("target", {}).get("kind") == "model":
+        lines.append(str(report["target"]["label"]))  # the content below is this version's
     for i, root in enumerate(roots):
         if i:
             lines.append("")

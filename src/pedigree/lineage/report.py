@@ -76,6 +76,8 @@ def lineage_report(
         ]
         short = reader.abbreviations(shown)
         marks = reader.capture_marks(list(runs))  # how complete each run's file capture was
+        # From a model version up, the parameters too: what the model was trained with.
+        params = reader.params(list(runs)) if tgt.kind == "model" and direction == "up" else {}
         reviews = approvals_by_node(
             reader,
             [n.key for n in graph.nodes if n.kind == "run"],
@@ -95,6 +97,8 @@ def lineage_report(
             item["short"] = short.get(node.key, node.key)
             if node.key in marks:
                 item["capture"] = marks[node.key]
+            if node.key in params:
+                item["params"] = params[node.key]
             for rep in item.get("reproductions") or []:
                 rep["short"] = short.get(rep["id"], rep["id"])
             if item.get("reproduction_of"):

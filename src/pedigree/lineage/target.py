@@ -5,6 +5,8 @@
 - ``blake3:<hex>``: that artifact version (it must be recorded somewhere); a unique prefix of
   6+ hex characters, as text output abbreviates digests, names it too;
 - ``NAME@vN``: that dataset version;
+- ``model:NAME@ALIAS``, ``model:NAME/N`` or ``model:NAME`` (its latest version): the stored
+  content of that registered model version (the alias is read as it points now);
 - ``last``, a full run id or a unique prefix of 4+ characters: that run;
 - anything else is a path, relative to the working directory or the project root, or absolute
   inside the project: every artifact version recorded at that path (read or written by a run,
@@ -42,7 +44,7 @@ _DATASET = re.compile(r"^(?P<name>.+)@v(?P<version>\d+)$")
 _RUNLIKE = re.compile(r"^(last|[0-9a-fA-F-]{4,36})$")
 # An abbreviated digest, as text output prints them (blake3: and 6 to 63 hex characters).
 _DIGEST_PREFIX = re.compile(r"^blake3:([0-9a-fA-F]{6,63})$", re.IGNORECASE)
-TargetKind = Literal["run", "path", "dataset", "digest"]
+TargetKind = Literal["run", "path", "dataset", "digest", "model"]
 
 
 @dataclass
@@ -54,15 +56,19 @@ class Target:
     label: str
     nodes: list[NodeRef] = field(default_factory=list)
     path: str | None = None  # project-relative, for path targets
+    model: dict[str, object] | None = None  # for model targets: {name, version, ref, aliases}
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "text": self.text,
             "kind": self.kind,
             "label": self.label,
             "path": self.path,
             "nodes": [{"kind": n.kind, "id": n.key} for n in self.nodes],
         }
+        if self.model is not None:
+            out["model"] = self.model
+        return out
 
 
 def project_path(text: str, *, root: Path, cwd: Path | None = None) -> str:
@@ -95,6 +101,8 @@ def resolve_target(reader: Reader, text: str, *, root: Path, cwd: Path | None = 
         raise InvalidInput("no target given: a run, a path, NAME@vN or blake3:<digest>")
     if text.lower().startswith("blake3:"):
         return _digest_target(reader, text)
+    if text.lower().startswith("model:"):
+        return _model_target(reader, text)
     m = _DATASET.match(text)
     if m is not None and not _path_recorded(reader, text, root, cwd):
         return _dataset_target(reader, text, m.group("name"), int(m.group("version")))
@@ -118,6 +126,25 @@ def _digest_target(reader: Reader, text: str) -> Target:
     if not reader.digest_recorded(digest):
         raise NotFound(f"no run read or wrote {digest}, and no dataset holds it")
     return Target(text, "digest", digest, [NodeRef("artifact", digest)])
+
+
+def _model_target(reader: Reader, text: str) -> Target:
+    """A registered model version: its content is an artifact version like any other, so the
+    walks go on from there (to the run that wrote it, its code, data and parameters)."""
+    from pedigree.models.registry import find_version
+
+    v = find_version(reader, text)
+    aliases = [a for a, n in reader.model_aliases(v.name).items() if n == v.version]
+    label = f"model {v.ref}" + (f" ({', '.join(aliases)})" if aliases else "")
+    model: dict[str, object] = {
+        "name": v.name,
+        "version": v.version,
+        "ref": v.ref,
+        "aliases": aliases,
+        "run": v.run_id,
+        "digest": v.digest,
+    }
+    return Target(text, "model", label, [NodeRef("artifact", v.digest)], model=model)
 
 
 def _expand_prefix(reader: Reader, text: str, hexpart: str) -> str:

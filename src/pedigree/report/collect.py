@@ -6,8 +6,9 @@
 >>> from pedigree.tracking.recording import create_run
 >>> ctx = Context(init_project(tempfile.mkdtemp())[0])
 >>> run_id = create_run(ctx, experiment="ma-crossover")
->>> sorted(collect(ctx, "last"))
-['audit', 'generated', 'lineage', 'patch', 'reproductions', 'reviews', 'run', 'selection', 'series']
+>>> sorted(collect(ctx, "last"))  # doctest: +NORMALIZE_WHITESPACE
+['audit', 'generated', 'lineage', 'model', 'patch', 'reproductions', 'reviews', 'run',
+ 'selection', 'series']
 """
 
 from __future__ import annotations
@@ -76,6 +77,24 @@ def _selection(ctx: Context, rec: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def _model(ctx: Context, ref: str) -> dict[str, Any] | None:
+    """``model:NAME@ALIAS`` / ``model:NAME/N`` as ``model show --json`` describes the version
+    (the alias read as it points now), or None for a run reference."""
+    if not ref.strip().lower().startswith("model:"):
+        return None
+    from pedigree.errors import InvalidInput
+    from pedigree.models.registry import show
+
+    model = show(ctx, ref).to_json()
+    if model["run_id"] is None:
+        raise InvalidInput(
+            f"model {model['ref']} was registered from stored content no recorded run produced: "
+            "a report covers a run (see `pedigree model show`)"
+        )
+    model["asked"] = ref.strip()
+    return model
+
+
 def collect(
     ctx: Context,
     ref: str,
@@ -83,13 +102,16 @@ def collect(
     verify: bool = True,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """The facts of the report on run ``ref``.
+    """The facts of the report on run ``ref``, or on a registered model version
+    (``model:NAME@ALIAS``, ``model:NAME/N``): the report on the run that produced it, with the
+    version, its aliases and reviews (``model``; None for a run).
 
     With ``verify`` the whole audit log is checked first, and a store that fails the check gets
     no report (:class:`AuditError`): a report must not vouch for a record that was changed.
     """
     from pedigree.audit.approvals import approvals_by_node
     from pedigree.audit.log import events, head
+    from pedigree.identity.records import annotate_events
     from pedigree.lineage.report import lineage_report
     from pedigree.tracking.records import load_records
 
@@ -109,6 +131,9 @@ def collect(
             "rows": sum(report.rows.values()),
             "seconds": round(report.seconds, 2),
         }
+    model = _model(ctx, ref)
+    if model is not None:
+        ref = model["run_id"]
     with ctx.read() as reader:
         run_id = reader.resolve_run(ref)
         (rec,) = load_records(reader, [run_id], detail=True)
@@ -116,7 +141,7 @@ def collect(
     with ctx.read() as reader:
         history = reader.metric_history(run_id)
         log_head = head(reader)
-        trail = events(reader, run_id=run_id)
+        trail = annotate_events(reader, events(reader, run_id=run_id))
         details = reader.reproduction_details(run_id)
         run_ids = [n["id"] for n in lineage["nodes"] if n["kind"] == "run"]
         digests = [n["id"] for n in lineage["nodes"] if n["kind"] == "artifact"]
@@ -133,6 +158,7 @@ def collect(
             "project": ctx.project.root.name,
         },
         "run": rec,
+        "model": model,
         "patch": _patch(ctx, rec["code"].get("patch_digest")),
         "selection": _selection(ctx, rec),
         "series": series,

@@ -398,6 +398,49 @@ def _selection(facts: dict[str, Any]) -> str:
     return _section("selection", "How this result was selected", body)
 
 
+def _model(facts: dict[str, Any]) -> str:
+    """The registered model version the report was asked about (``report model:NAME@ALIAS``):
+    the run below is the one that produced it, and this says what stands on it now."""
+    model = facts.get("model")
+    if not model:
+        return ""
+    aliases = ", ".join(model.get("aliases") or []) or "none"
+    four_eyes = model.get("four_eyes") or {}
+    body = _kv(
+        [
+            ("model version", f"<code>{_e(model['ref'])}</code>"),
+            ("asked as", f"<code>{_e(model.get('asked') or model['ref'])}</code>"),
+            ("aliases now", _e(aliases)),
+            ("content", f"<code>{_e(model['digest'])}</code> ({_e(model.get('kind'))})"),
+            (
+                "produced by run",
+                f"<code>{_e(model.get('run_id'))}</code> at {_e(model.get('path'))}",
+            ),
+            (
+                "registered by",
+                _e(model.get("registered_by")) + f" at {_when(model.get('registered_at'))}",
+            ),
+            (
+                "four-eyes approval",
+                "yes" if four_eyes.get("approved") else "no (a protected alias may not point here)",
+            ),
+            ("identities", _e(model.get("identity"))),
+        ]
+    )
+    reviews = model.get("reviews") or []
+    if reviews:
+        body += "<h3>Reviews of this model version</h3>" + _table(
+            ["decision", "by", "when", "note"],
+            (
+                [_decision(r), _e(r["actor"]), _when(r["at"]), _e(r.get("note") or "")]
+                for r in reviews
+            ),
+        )
+    else:
+        body += '<p class="note">No review of this model version recorded.</p>'
+    return _section("model", "Model version", body)
+
+
 def render(facts: dict[str, Any]) -> str:
     run = facts["run"]
     gen = facts["generated"]
@@ -425,6 +468,7 @@ def render(facts: dict[str, Any]) -> str:
     )
     sections = [
         _section("summary", "Summary", summary),
+        _model(facts),
         _selection(facts),
         _code(facts),
         _data(facts),

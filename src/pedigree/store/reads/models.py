@@ -11,10 +11,12 @@ Joined with the other parts in :class:`pedigree.store.reader.Reader`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pedigree.store.db import Db
+from pedigree.store.db import Db, in_list
+from pedigree.store.reads import chunked
 
 __all__ = ["AliasMove", "ModelReads", "ModelVersion"]
 
@@ -133,6 +135,16 @@ class ModelReads:
                 {"n": name, "v": version},
             )
         return ModelVersion.from_tuple(row) if row is not None else None
+
+    def model_versions_of(self, digests: Sequence[str]) -> list[ModelVersion]:
+        """Every model version whose content is one of ``digests`` (impact: the models that
+        rest on changed data), by name then version."""
+        out: list[ModelVersion] = []
+        for chunk in chunked(sorted(set(digests))):
+            condition, params = in_list("digest", chunk, "d")
+            rows = self.db.rows(f"SELECT {_VERSION} FROM model_versions WHERE {condition}", params)
+            out += [ModelVersion.from_tuple(r) for r in rows]
+        return sorted(out, key=lambda v: (v.name, v.version))
 
     def model_versions(self, name: str) -> list[ModelVersion]:
         """Every version of a model, oldest first."""
