@@ -312,6 +312,11 @@ class MlflowSource:
         """Download the run's artifacts into ``dst``: ``[(artifact path, local path)]`` of its
         top-level files and folders. Any that cannot be read raises :class:`SourceError`
         naming it (the run is then skipped whole)."""
+        local = _local_folder(run.artifact_uri)
+        if local is not None and not (local.is_dir() and any(local.iterdir())):
+            # No artifacts, seen without asking the client (which reads the run again first):
+            # most runs of a long import have none.
+            return []
         entries = self._call(
             "its artifacts cannot be listed", self.client.list_artifacts, run.run_id
         )
@@ -400,6 +405,16 @@ class MlflowSource:
             registry_uri=self.uri,
         )
         return Path(local)
+
+
+def _local_folder(uri: str | None) -> Path | None:
+    """The folder a local artifact location names (``file:///...`` or an absolute path)."""
+    if not uri:
+        return None
+    if uri.startswith("file:"):
+        parts = urlsplit(uri)
+        return Path(parts.path) if parts.netloc in ("", "localhost") else None
+    return Path(uri) if uri.startswith("/") else None
 
 
 def _point(m: Any) -> list[Any]:
