@@ -36,7 +36,14 @@ if TYPE_CHECKING:
 
 __all__ = ["contiguous", "needed"]
 
-_GLOBAL = ("environment.recorded", "tree.recorded", "dataset.versioned", "approval.recorded")
+_GLOBAL = (
+    "environment.recorded",
+    "tree.recorded",
+    "dataset.versioned",
+    "approval.recorded",
+    "model.registered",
+    "model.alias_moved",
+)
 
 
 def needed(
@@ -46,13 +53,19 @@ def needed(
     digests: Iterable[str] = (),
     environments: Iterable[str] = (),
     datasets: Iterable[tuple[str, int]] = (),
+    models: Iterable[tuple[str, int]] = (),
 ) -> set[int]:
     """The seqs of the events that recorded ``runs`` (every event naming the run), the folder
-    manifests and reviews of artifact ``digests``, the ``environments`` (by digest) and the
-    ``datasets`` versions (name, version) and their reviews."""
+    manifests and reviews of artifact ``digests``, the ``environments`` (by digest), the
+    ``datasets`` versions (name, version) and their reviews, and the ``models`` versions (name,
+    version), their reviews and every move of their model's aliases (which say where each alias
+    points)."""
     run_set, digest_set = set(runs), set(digests)
     env_set, dataset_set = set(environments), set(datasets)
     dataset_refs = {f"{name}@v{version}" for name, version in dataset_set}
+    model_set = set(models)
+    model_names = {name for name, _ in model_set}
+    model_refs = {f"{name}/{version}" for name, version in model_set}
     e = t.audit_events.c
     out: set[int] = set()
     ids = sorted(run_set)
@@ -71,9 +84,16 @@ def needed(
             hit = (payload.get("name"), payload.get("version")) in dataset_set or payload.get(
                 "digest"
             ) in digest_set
+        elif kind == "model.registered":
+            hit = (payload.get("name"), payload.get("version")) in model_set
+        elif kind == "model.alias_moved":
+            hit = payload.get("name") in model_names
         else:
             target = payload.get("target")
-            hit = target in run_set or target in digest_set or target in dataset_refs
+            if payload.get("target_type") == "model":
+                hit = target in model_refs
+            else:
+                hit = target in run_set or target in digest_set or target in dataset_refs
         if hit:
             out.add(int(row.seq))
     return out

@@ -42,6 +42,7 @@ CODE_BUNDLE = "code/repo.bundle"
 CODE_INFO = "code/code.json"
 REPORT = "report.html"
 LINEAGE = "records/lineage.json"
+MODEL = "records/model.json"
 # Only these characters in a member's path segments: no drive letters, no backslashes, no
 # control characters; "." and ".." segments are refused separately.
 _SEGMENT = re.compile(r"^[A-Za-z0-9._@+=-]+$")

@@ -168,7 +168,11 @@ def _import(ctx: Context, bundle: Bundle, label: str, started: float) -> dict[st
 
 
 def _target_run(manifest: dict[str, Any]) -> str | None:
+    """The run to re-run: the target run, or the run that produced the target model version."""
     target = manifest.get("target") or {}
+    if target.get("kind") == "model":
+        run = (target.get("model") or {}).get("run")
+        return str(run) if run else None
     if target.get("kind") != "run":
         return None
     nodes = target.get("nodes") or []
@@ -217,7 +221,18 @@ def _select(
             if p.get("run_id") is not None and p["run_id"] not in new_runs:
                 p = {**p, "run_id": None}  # its run is not in this store
                 ev = {**ev, "payload": json.dumps(p)}
-        elif kind == "approval.recorded" and run_id is None and _review_here(reader, p):
+        elif kind.startswith("model."):
+            # A version number and an alias's moves are this store's own sequence: another
+            # store's cannot be merged into it. The runs and the model's bytes are imported.
+            if kind == "model.registered":
+                notes.append(
+                    f"model version {p['name']}/{p['version']} is not registered here (register "
+                    f"it with `pedigree model register {p['name']} --from {p['digest']}`)"
+                )
+            continue
+        elif kind == "approval.recorded" and (
+            p.get("target_type") == "model" or (run_id is None and _review_here(reader, p))
+        ):
             continue
         out.append(ev)
     return out

@@ -315,6 +315,9 @@ def _check_records(
             if not logged or sorted(map(tuple, logged[0])) != entries:
                 rep.fail(name, "its entries differ from the tree.recorded event")
             rep.count("trees")
+        elif name == fmt.MODEL:
+            _check_model(bundle, rep, by_kind)
+            rep.count("models")
         elif name.startswith("env/") and name.endswith(".json"):
             env = bundle.json(name)
             logged_envs = [
@@ -325,6 +328,38 @@ def _check_records(
             if not logged_envs or logged_envs[0] != env:
                 rep.fail(name, "differs from the environment.recorded event")
             rep.count("environments")
+
+
+def _check_model(bundle: Bundle, rep: _Report, by_kind: dict[str, list[dict[str, Any]]]) -> None:
+    """The model version against its ``model.registered`` event, and where its aliases point
+    (and the target's claim of which of them name this version) against the folded
+    ``model.alias_moved`` events, every one of which the bundle holds."""
+    part = fmt.MODEL
+    model = bundle.json(part)
+    name, version = model.get("name"), model.get("version")
+    keys = ("name", "version", "digest", "kind", "size", "run_id")
+    registered = [
+        p
+        for ev in by_kind.get("model.registered", [])
+        if (p := json.loads(ev["payload"])).get("name") == name and p.get("version") == version
+    ]
+    if not registered or any(registered[0].get(k) != model.get(k) for k in keys):
+        rep.fail(part, f"model {name}/{version} differs from its model.registered event")
+    latest: dict[str, tuple[int, int]] = {}
+    for ev in by_kind.get("model.alias_moved", []):
+        p = json.loads(ev["payload"])
+        if p.get("name") == name and (
+            p["alias"] not in latest or p["number"] > latest[p["alias"]][0]
+        ):
+            latest[p["alias"]] = (p["number"], p["version"])
+    aliases = {alias: v for alias, (_, v) in latest.items()}
+    if aliases != model.get("aliases"):
+        rep.fail(part, "its aliases differ from the model.alias_moved events")
+    claimed = ((bundle.manifest.get("target") or {}).get("model") or {}).get("aliases")
+    if claimed is not None and sorted(claimed) != sorted(
+        a for a, v in aliases.items() if v == version
+    ):
+        rep.fail(fmt.MANIFEST, f"the target's aliases are not those that name {name}/{version}")
 
 
 def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

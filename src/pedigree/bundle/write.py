@@ -137,12 +137,14 @@ def _collect(ctx: Context, target: str, cwd: str | os.PathLike[str] | None) -> d
             for d in {(r.get("environment") or {}).get("digest") for r in records}
             if d
         }
+        model = _model_record(reader, lineage["target"].get("model"))
         seqs = needed(
             reader,
             runs=run_ids,
             digests=list(digests),
             environments=list(envs),
             datasets=[(d["name"], d["version"]) for d in datasets.values()],
+            models=[(model["name"], model["version"])] if model else [],
         )
         anchor = head(reader)
         events = contiguous(reader, min(seqs)) if seqs else []
@@ -155,8 +157,37 @@ def _collect(ctx: Context, target: str, cwd: str | os.PathLike[str] | None) -> d
         "datasets": datasets,
         "trees": trees,
         "environments": envs,
+        "model": model,
         "anchor": anchor,
         "events": events,
+    }
+
+
+def _model_record(reader: Any, target: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The registered model version a ``model:`` target names, with where its model's aliases
+    point (``aliases``) and every move of them (``alias_moves``), as the registry holds them."""
+    if not target:
+        return None
+    v = reader.model_version(target["name"], target["version"])
+    if v is None:  # pragma: no cover - the target was just resolved
+        return None
+    return {
+        "name": v.name,
+        "version": v.version,
+        "digest": v.digest,
+        "kind": v.kind,
+        "size": v.size,
+        "run_id": v.run_id,
+        "path": v.path,
+        "note": v.note,
+        "actor": v.actor,
+        "at": v.at,
+        "selection": v.selection,
+        "aliases": reader.model_aliases(v.name),
+        "alias_moves": [
+            {"alias": m.alias, "number": m.number, "version": m.version, "previous": m.previous}
+            for m in reader.alias_moves(v.name)
+        ],
     }
 
 
@@ -199,6 +230,8 @@ def write_bundle(
                 w.add(f"records/runs/{rec['id']}.json", _json(rec))
             for ref, dv in sorted(got["datasets"].items()):
                 w.add(f"records/datasets/{ref}.json", _json(dv))
+            if got["model"] is not None:
+                w.add(fmt.MODEL, _json(got["model"]))
             for d, entries in sorted(got["trees"].items()):
                 w.add(f"records/trees/{_hex(d)}.json", _json({"digest": d, "entries": entries}))
             lines = "".join(json.dumps(ev, sort_keys=True) + "\n" for ev in got["events"])
@@ -211,11 +244,16 @@ def write_bundle(
             code = _write_code(ctx, w, records, notes)
             w.add(fmt.CODE_INFO, _json(code))
             objects = _write_objects(ctx, w, got, data=data, notes=notes)
-            if report and got["lineage"]["target"]["kind"] == "run":
+            kind = got["lineage"]["target"]["kind"]
+            if report and kind in ("run", "model"):
                 from pedigree.report import build_report
 
-                run_ref = got["lineage"]["target"]["nodes"][0]["id"]
-                w.add(fmt.REPORT, build_report(ctx, run_ref, verify=True).encode())
+                ref = (
+                    got["lineage"]["target"]["nodes"][0]["id"]
+                    if kind == "run"
+                    else f"model:{got['model']['name']}/{got['model']['version']}"
+                )
+                w.add(fmt.REPORT, build_report(ctx, ref, verify=True).encode())
             manifest = fmt.seal(
                 {
                     "format": fmt.FORMAT,
