@@ -13,9 +13,40 @@ The pieces the server (a face) and the facade (``tracker.users``, ``tracker.toke
 
 from __future__ import annotations
 
-from pedigree.identity.errors import AuthError, Forbidden, SelfApproval
-from pedigree.identity.roles import AUTHZ_MATRIX, CAPABILITIES, ROLES, may, may_append
-from pedigree.identity.tokens import Principal, authenticate
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pedigree.identity.errors import AuthError, Forbidden, SelfApproval
+    from pedigree.identity.roles import AUTHZ_MATRIX, CAPABILITIES, ROLES, may, may_append
+    from pedigree.identity.tokens import Principal, authenticate
+
+# The names below are imported when first used (PEP 562): importing one submodule of the package
+# (a run record's enricher, say) does not import them all, which costs every CLI command that
+# reads (issue 18).
+_LAZY = {
+    "AuthError": "pedigree.identity.errors",
+    "Forbidden": "pedigree.identity.errors",
+    "SelfApproval": "pedigree.identity.errors",
+    "AUTHZ_MATRIX": "pedigree.identity.roles",
+    "CAPABILITIES": "pedigree.identity.roles",
+    "ROLES": "pedigree.identity.roles",
+    "may": "pedigree.identity.roles",
+    "may_append": "pedigree.identity.roles",
+    "Principal": "pedigree.identity.tokens",
+    "authenticate": "pedigree.identity.tokens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AUTHZ_MATRIX",

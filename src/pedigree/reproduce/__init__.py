@@ -13,6 +13,7 @@ recorded, as failed, with the reason.
 >>> from pedigree.config import init_project
 >>> from pedigree.context import Context
 >>> from pedigree.tracking.recording import create_run, end_run
+>>> from pedigree.reproduce import reproduce
 >>> ctx = Context(init_project(tempfile.mkdtemp())[0])
 >>> end_run(ctx, create_run(ctx, experiment="ma-crossover"), "finished")
 >>> r = reproduce(ctx, "last")
@@ -22,7 +23,34 @@ recorded, as failed, with the reason.
 
 from __future__ import annotations
 
-from pedigree.reproduce.compare import EXIT_CODES, VERDICTS
-from pedigree.reproduce.runner import DEFAULT_ATOL, DEFAULT_RTOL, Reproduction, reproduce
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pedigree.reproduce.compare import EXIT_CODES, VERDICTS
+    from pedigree.reproduce.runner import DEFAULT_ATOL, DEFAULT_RTOL, Reproduction, reproduce
+
+# The names below are imported when first used (PEP 562): importing one submodule of the package
+# (a run record's enricher, say) does not import them all, which costs every CLI command that
+# reads (issue 18).
+_LAZY = {
+    "EXIT_CODES": "pedigree.reproduce.compare",
+    "VERDICTS": "pedigree.reproduce.compare",
+    "DEFAULT_ATOL": "pedigree.reproduce.runner",
+    "DEFAULT_RTOL": "pedigree.reproduce.runner",
+    "Reproduction": "pedigree.reproduce.runner",
+    "reproduce": "pedigree.reproduce.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "EXIT_CODES", "VERDICTS", "Reproduction", "reproduce"]
