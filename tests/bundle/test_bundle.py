@@ -216,3 +216,34 @@ def test_a_lineage_of_two_runs_with_a_folder_and_a_review(
     assert checked["objects"] == 5  # prices, model, final, and the folder's two files
     show = json.loads(project.pedigree("bundle", "show", str(out), "--json").out)
     assert [a["decision"] for a in show["runs"][0]["approvals"]] == ["approved"]
+
+
+def test_the_environment_carries_a_lock_of_the_installed_packages(bundled: Path) -> None:
+    with zipfile.ZipFile(bundled) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".lock.json"))
+        lock = json.loads(zf.read(name))
+        reqs = zf.read(name.replace(".lock.json", ".requirements.txt")).decode()
+    pkgs = {p["name"].lower(): p for p in lock["packages"]}
+    blake3 = pkgs["blake3"]
+    assert blake3["found"] is True
+    assert blake3["record"].startswith("sha256:")
+    assert f"blake3=={blake3['version']}\n" in reqs
+    assert len(pkgs) == reqs.count("\n")
+
+
+def test_archive_hashes_the_installer_recorded_are_in_the_lock(tmp_path: Path) -> None:
+    from pedigree.bundle.lock import package_lock
+
+    info = tmp_path / "site" / "alpha-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n")
+    (info / "RECORD").write_text("alpha/__init__.py,sha256=abc,3\n")
+    (info / "INSTALLER").write_text("pip\n")
+    direct = {"url": "file:///w/alpha-1.0.whl", "archive_info": {"hashes": {"sha256": "9f86"}}}
+    (info / "direct_url.json").write_text(json.dumps(direct))
+    env = {"packages": [["alpha", "1.0"], ["beta", "2.0"]]}
+    alpha, beta = package_lock(env, paths=[str(tmp_path / "site")]) or []
+    assert alpha["hashes"] == {"sha256": "9f86"}
+    assert alpha["installer"] == "pip"
+    assert alpha["record"].startswith("sha256:")
+    assert beta == {"name": "beta", "version": "2.0", "found": False}

@@ -31,6 +31,7 @@ from typing import Any
 
 from pedigree import __version__
 from pedigree.bundle import format as fmt
+from pedigree.bundle.lock import package_lock
 from pedigree.context import Context
 from pedigree.digest import Digest
 from pedigree.errors import InvalidInput, ObjectNotFound
@@ -241,6 +242,11 @@ def write_bundle(
                 pkgs = (env or {}).get("data", env or {}).get("packages") or []
                 reqs = "".join(f"{p[0]}=={p[1]}\n" for p in pkgs if len(p) >= 2)
                 w.add(f"env/{_hex(d)}.requirements.txt", reqs.encode())
+                lock = package_lock((env or {}).get("data", env or {}))
+                if lock is not None:
+                    w.add(f"env/{_hex(d)}.lock.json", _json({"digest": d, "packages": lock}))
+                else:
+                    notes.append(f"environment {d}: its interpreter is gone; no package hashes")
             code = _write_code(ctx, w, records, notes)
             w.add(fmt.CODE_INFO, _json(code))
             objects = _write_objects(ctx, w, got, data=data, notes=notes)
