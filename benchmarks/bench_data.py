@@ -215,24 +215,87 @@ def bench_capture(base: Path, count: int, repeat: int, results: dict[str, Any]) 
             "PEDIGREE_PROJECT_ROOT": str(root),
         },
     }
-    times: dict[str, list[float]] = {m: [] for m in modes}
-    for _ in range(repeat):
-        for mode, extra in modes.items():
-            shutil.rmtree(spool, ignore_errors=True)
-            spool.mkdir(parents=True)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PEDIGREE_")}
-            env.update(extra)
-            s, _ = timed(
-                lambda env=env: subprocess.run(
-                    [sys.executable, "opener.py"], cwd=root, env=env, check=True
-                )
-            )
-            times[mode].append(s)
+    times = _time_modes(root, ["opener.py"], spool, modes, repeat, results, "capture")
     for mode, values in times.items():
         results[f"capture_{mode}_s"] = min(values)
     results["capture_files"] = count
     seen = sum(1 for _ in spool.glob("events-*-files.jsonl"))
     results["capture_recorded_files"] = seen
+
+
+def _time_modes(
+    root: Path,
+    script: list[str],
+    spool: Path,
+    modes: dict[str, dict[str, str]],
+    repeat: int,
+    results: dict[str, Any],
+    prefix: str,
+) -> dict[str, list[float]]:
+    """Time ``python script`` in each mode, and once more under strace (``--trace os``: the
+    strace of every process, beside the Python hook) when strace can trace here; the time to
+    turn strace's log into opens records is ``<prefix>_os_parse_s``."""
+    from pedigree.capture.files import os_tracer_problem, parse_strace, strace_argv
+
+    strace = shutil.which("strace") if os_tracer_problem() is None else None
+    all_modes = dict(modes)
+    if strace:
+        all_modes["os"] = modes["capture"]
+    times: dict[str, list[float]] = {m: [] for m in all_modes}
+    log = spool.parent / "strace.log"
+    for _ in range(repeat):
+        for mode, extra in all_modes.items():
+            shutil.rmtree(spool, ignore_errors=True)
+            spool.mkdir(parents=True)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PEDIGREE_")}
+            env.update(extra)
+            argv = [sys.executable, *script]
+            if mode == "os" and strace:
+                argv = [*strace_argv(strace, log), *argv]
+            s, _ = timed(
+                lambda env=env, argv=argv: subprocess.run(argv, cwd=root, env=env, check=True)
+            )
+            times[mode].append(s)
+    if strace:
+        parse, records = timed(lambda: parse_strace(log, root=root, cwd=str(root)))
+        results[f"{prefix}_os_parse_s"] = parse
+        results[f"{prefix}_os_paths"] = sum(len(v) for r in records for v in r["flags"].values())
+    return times
+
+
+PANDAS = """\
+import numpy as np
+import pandas as pd
+
+df = pd.DataFrame({"a": np.arange(200_000), "b": np.random.default_rng(1).random(200_000)})
+for i in range(20):
+    df.to_parquet(f"out{i}.parquet")
+    pd.read_parquet(f"out{i}.parquet")
+df.to_csv("out.csv")
+pd.read_csv("out.csv")
+"""
+
+
+def bench_capture_pandas(base: Path, repeat: int, results: dict[str, Any]) -> None:
+    """A pandas/pyarrow workload (20 Parquet files written and read, one CSV): plain Python,
+    Python-level capture, and OS-level (strace) capture."""
+    from pedigree.tracking.launcher import INJECT_DIR
+
+    root = base / "capture_pandas"
+    root.mkdir(parents=True)
+    (root / "work.py").write_text(PANDAS)
+    spool = root / ".pedigree" / "spool" / "bench"
+    modes: dict[str, dict[str, str]] = {
+        "plain": {},
+        "capture": {
+            "PYTHONPATH": INJECT_DIR,
+            "PEDIGREE_SPOOL": str(spool),
+            "PEDIGREE_PROJECT_ROOT": str(root),
+        },
+    }
+    times = _time_modes(root, ["work.py"], spool, modes, repeat, results, "pandas")
+    for mode, values in times.items():
+        results[f"pandas_{mode}_s"] = min(values)
 
 
 def main(argv: list[str]) -> int:
@@ -243,7 +306,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--capture-files", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=15, help="runs of the capture script")
     parser.add_argument("--quick", action="store_true", help="256 MiB and 20,000 small files")
-    parser.add_argument("--skip", action="append", default=[], help="big, small or capture")
+    parser.add_argument("--skip", action="append", default=[], help="big, small, capture or pandas")
     args = parser.parse_args(argv)
     if args.quick:
         args.size_mib, args.small_files, args.repeat = 256, 20_000, 7
@@ -261,6 +324,8 @@ def main(argv: list[str]) -> int:
             bench_small(base, args.small_files, results)
         if "capture" not in args.skip:
             bench_capture(base, args.capture_files, args.repeat, results)
+        if "pandas" not in args.skip:
+            bench_capture_pandas(base, max(1, args.repeat // 3), results)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -305,6 +370,21 @@ def main(argv: list[str]) -> int:
                 None,
             ),
         ]
+        if "capture_os_s" in results:
+            os_s = results["capture_os_s"]
+            rows += [
+                (f"  --trace os, strace (+{(os_s / plain - 1) * 100:.0f}% vs plain)", os_s, None),
+                ("  reading the strace log", results["capture_os_parse_s"], None),
+            ]
+    if "pandas_plain_s" in results:
+        plain, cap = results["pandas_plain_s"], results["pandas_capture_s"]
+        rows += [
+            ("pandas/pyarrow workload (20 Parquet + 1 CSV), plain", plain, None),
+            (f"  --trace python (+{(cap / plain - 1) * 100:.0f}%)", cap, None),
+        ]
+        if "pandas_os_s" in results:
+            os_s = results["pandas_os_s"]
+            rows += [(f"  --trace os (+{(os_s / plain - 1) * 100:.0f}%)", os_s, None)]
     print(f"{'benchmark':<58}{'time':>11}{'GB/s':>8}")
     for label, seconds, rate in rows:
         shown = f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.2f} s"

@@ -258,8 +258,20 @@ def parse_strace(
             return path
         return os.path.join(dirfd or cwds.get(pid) or cwd, path)
 
+    # Most lines are the interpreter's and libraries' own files: a line that names no project
+    # path (in the call or the descriptor behind it) is skipped before any parsing, except
+    # renames (a relative `rename` names no folder) and lines split across processes.
+    needles = tuple({p.rstrip(os.sep) for p in prefixes})
+
     with open(log, encoding="utf-8", errors="surrogateescape") as f:
         for raw in f:
+            if (
+                "rename" not in raw
+                and "unfinished" not in raw
+                and "resumed" not in raw
+                and not any(n in raw for n in needles)
+            ):
+                continue
             line = raw.rstrip("\n")
             m_u = _UNFINISHED.match(line)
             if m_u:
