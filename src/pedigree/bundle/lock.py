@@ -88,14 +88,14 @@ def package_lock(
             installed[_norm(name)] = dist
     out: list[dict[str, Any]] = []
     for name, version, *_ in env.get("packages") or []:
-        dist = installed.get(_norm(name))
+        found = installed.get(_norm(name))
         item: dict[str, Any] = {"name": name, "version": version, "found": False}
-        if dist is not None and dist.version == version:
-            record = dist.read_text("RECORD")
+        if found is not None and found.version == version:
+            record = found.read_text("RECORD")
             item.update(
                 found=True,
-                installer=(dist.read_text("INSTALLER") or "").strip() or None,
-                hashes=_hashes(dist),
+                installer=(found.read_text("INSTALLER") or "").strip() or None,
+                hashes=_hashes(found),
                 record=(
                     "sha256:" + hashlib.sha256(record.encode()).hexdigest()
                     if record is not None
