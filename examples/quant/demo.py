@@ -11,11 +11,15 @@ code, with its own embedded Pedigree store) it:
    then what the pick is worth as the best of many: its selection context (best of N trials, the
    other runs on the same data), its Deflated Sharpe Ratio and the Probability of Backtest
    Overfitting (``pedigree sweep assess``, from the train returns each backtest logged);
-5. prints where that number came from (upstream lineage);
-6. simulates a vendor's price correction, re-versions the dataset (``prices@v2``), asks what it
-   affects, then re-runs the winner on the corrected data and diffs the two runs;
-7. reproduces the winner from the record alone: verdict ``identical``;
-8. draws Sharpe ratio against window for each instrument, stored as an output of the sweep.
+5. registers the winner's parameters and results as model ``ma-crossover`` version 1; pointing
+   the protected ``production`` alias at it is refused until a second person approves it
+   (four eyes; on this local store identities are self-declared with ``PEDIGREE_USER``);
+6. prints where the model in production came from (upstream lineage);
+7. simulates a vendor's price correction, re-versions the dataset (``prices@v2``), asks what it
+   affects (the model in production among it), then re-runs the winner on the corrected data and
+   diffs the two runs;
+8. reproduces the winner from the record alone: verdict ``identical``;
+9. draws Sharpe ratio against window for each instrument, stored as an output of the sweep.
 
 Every command is printed as a user would type it (``$ pedigree ...``), followed by what it said.
 Nothing is downloaded. The workspace is re-created on each run; git ignores it.
@@ -43,7 +47,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CODE = ("prepare.py", "strategy.py", "backtest.py", "correct_vendor.py")
 MARKER = ".pedigree-demo"  # the workspace is ours to delete only when this file says so
-STEPS = 8
+STEPS = 9
+MODEL = "ma-crossover"
+REVIEWER = "risk-officer"  # the second person: a self-declared identity on the local store
 
 
 class DemoError(Exception):
@@ -97,9 +103,13 @@ class Demo:
         argv = shlex.split(command)
         if echo:
             print(f"  $ {command}", flush=True)
+        env = dict(self.env)
+        while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
+            key, _, value = argv.pop(0).partition("=")  # NAME=value before the command, as sh
+            env[key] = value
         real = [*self.pedigree, *argv[1:]] if argv[0] == "pedigree" else argv
         proc = subprocess.run(
-            real, cwd=self.workdir, env=self.env, capture_output=True, text=True, check=False
+            real, cwd=self.workdir, env=env, capture_output=True, text=True, check=False
         )
         if proc.returncode not in ok:
             self.show(proc.stdout + proc.stderr)
@@ -221,10 +231,42 @@ class Demo:
             f"probability of backtest overfitting {a['pbo']:.2f}"
         )
 
-    def lineage(self, best: dict[str, Any]) -> None:
-        self.step("Where did that number come from? Its upstream lineage")
+    def register(self, best: dict[str, Any]) -> bool:
+        """The winner becomes model ma-crossover v1; production needs a second person."""
+        self.step(
+            f"Register the winner as model {MODEL}; the production alias needs a second person"
+        )
+        if not self.has("model"):
+            return False
+        shown = json.loads(self.run(f"pedigree show {best['id']} --json", echo=False))
+        summary = next(o["path"] for o in shown["outputs"] if o["path"].endswith("summary.json"))
+        self.show(
+            self.run(
+                f"pedigree model register {MODEL} --from {best['id']}:{summary} "
+                "--note 'best of the sweep on train Sharpe'"
+            )
+        )
+        refused = self.run(f"pedigree model alias {MODEL} production 1", ok=(4,), stderr=True)
+        self.show(refused)
+        self.say("refused: production is protected, and nobody but its author has looked at it")
+        self.show(
+            self.run(
+                f"PEDIGREE_USER={REVIEWER} pedigree approve model:{MODEL}/1 "
+                "--note 'independent review of the backtest and its selection'"
+            )
+        )
+        self.show(self.run(f"pedigree model alias {MODEL} production 1"))
+        self.say(
+            f"on this local store identities are self-declared (PEDIGREE_USER={REVIEWER}), and "
+            "the record says so; the team server authenticates them"
+        )
+        return True
+
+    def lineage(self, best: dict[str, Any], registered: bool) -> None:
+        self.step("Where did the model in production come from? Its upstream lineage")
         if self.has("lineage"):
-            self.show(self.run(f"pedigree lineage {best['id']} --up"))
+            target = f"model:{MODEL}@production" if registered else best["id"]
+            self.show(self.run(f"pedigree lineage {target} --up"))
 
     def correction(self, report: dict[str, Any], best: dict[str, Any]) -> None:
         self.step("The vendor corrects one AAPL price: re-version the data, ask what is affected")
@@ -237,11 +279,14 @@ class Demo:
         self.show(self.run("pedigree data add data/prices --name prices"))
         self.show(self.run("pedigree data diff prices@v1 prices@v2"))
         if self.has("impact"):
-            s = self.json("pedigree impact prices@v1 --json")["summary"]
+            impact = self.json("pedigree impact prices@v1 --json")
+            s = impact["summary"]
             self.say(
                 f"  downstream of prices@v1: {s['runs']} runs, {s['artifacts']} artifact "
                 f"versions, {s['metrics']} reported metrics"
             )
+            for model in impact.get("models") or []:  # what trades on it
+                self.say(f"  {model['sentence']}")
             stale = {
                 r["run"] for r in self.json("pedigree impact data/prices/AAPL.csv --json")["stale"]
             }
@@ -365,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         demo.prepare()
         report = demo.sweep(instruments, windows, args.jobs)
         best = demo.winner(report)
-        demo.lineage(best)
+        registered = demo.register(best)
+        demo.lineage(best, registered)
         demo.correction(report, best)
         demo.reproduce(best)
         png = demo.plot()
