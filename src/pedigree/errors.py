@@ -67,6 +67,8 @@ __all__ = [
     "StoreNotFound",
     "Unauthenticated",
     "UnknownParameter",
+    "error_class",
+    "error_code",
 ]
 
 
@@ -216,3 +218,28 @@ class CannotReproduce(PedigreeError):
 class CommandNotFound(PedigreeError):
     exit_code = 127
     http_status = 400
+
+
+def error_code(error: type[PedigreeError] | PedigreeError) -> str:
+    """The ``error.code`` of the team server's JSON errors: the class's ``code`` when it names
+    one, else its name in snake case (``RunNotFound`` -> ``run_not_found``).
+
+    >>> error_code(RunNotFound("x")), error_code(StaleRead)
+    ('run_not_found', 'stale_read')
+    """
+    cls = error if isinstance(error, type) else type(error)
+    code = cls.__dict__.get("code")
+    if isinstance(code, str) and code:
+        return code
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def error_class(code: str) -> type[PedigreeError] | None:
+    """The class of this module whose :func:`error_code` is ``code`` (None for another)."""
+    for name in __all__:
+        cls = globals().get(name)
+        if isinstance(cls, type) and issubclass(cls, PedigreeError) and error_code(cls) == code:
+            return cls
+    return None

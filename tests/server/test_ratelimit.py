@@ -24,7 +24,7 @@ def test_guessing_tokens_is_rate_limited_and_never_logged(tmp_path: Path) -> Non
         # While the address is blocked, even a good token waits: guessing cannot go on.
         answer = server.request("GET", "/api/v1/whoami", role="admin")
         assert answer.status == 429
-        assert answer.json()["error"]["code"] == "RateLimited"
+        assert answer.json()["error"]["code"] == "rate_limited"
         res = server.cli("admin", "runs")
         assert res.code == 10
         assert res.err.startswith("error: too many failed authentications")

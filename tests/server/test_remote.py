@@ -113,6 +113,75 @@ def test_approve_reviewer_yes_researcher_no(server: Server, recorded: dict[str, 
     assert USERS["reviewer"] in json.dumps(approvals.get("approvals", approvals))
 
 
+def test_four_eyes_holds_for_an_approval_sent_as_a_raw_event(server: Server) -> None:
+    """The server checks four eyes itself: a reviewer cannot approve their own run by sending
+    the approval event without the CLI's check."""
+    from pedigree.store.events import ApprovalRecorded, prepare
+
+    (server.client_dir / "mine.py").write_text("print('mine')\n")
+    res = server.cli("reviewer", "run", "--", PYTHON, "mine.py")
+    assert res.code == 0, res.err
+    run = _json(server.cli("reviewer", "show", "last", "--json"))
+    assert isinstance(run, dict)
+    approval = ApprovalRecorded(
+        id=str(uuid.uuid4()),
+        target_type="run",
+        target=str(run["id"]),
+        decision="approved",
+        actor=USERS["reviewer"],
+    )
+    body = {
+        "batch": uuid.uuid4().hex,
+        "events": [{"kind": approval.KIND, "payload": prepare(approval)[0]}],
+    }
+    answer = server.request("POST", "/api/v1/events", role="reviewer", body=body)
+    assert answer.status == 403, answer.body
+    assert answer.json()["error"]["code"] == "four_eyes"
+    # Nor can an event claim another actor than the token's user.
+    forged = ApprovalRecorded(
+        id=str(uuid.uuid4()),
+        target_type="run",
+        target=str(run["id"]),
+        decision="approved",
+        actor=USERS["researcher"],
+    )
+    body = {
+        "batch": uuid.uuid4().hex,
+        "events": [{"kind": forged.KIND, "payload": prepare(forged)[0]}],
+    }
+    answer = server.request("POST", "/api/v1/events", role="reviewer", body=body)
+    assert answer.status == 403, answer.body
+    shown = _json(server.cli("auditor", "show", str(run["id"]), "--json"))
+    assert isinstance(shown, dict)
+    assert shown["approval"]["approvers"] == []
+
+
+def test_an_admin_manages_users_and_tokens_through_the_server(server: Server) -> None:
+    res = server.cli("admin", "users", "add", "newbie", "--role", "researcher")
+    assert res.code == 0, res.err
+    created = _json(server.cli("admin", "tokens", "create", "--user", "newbie", "--json"))
+    assert isinstance(created, dict)
+    assert server.request("GET", "/api/v1/whoami", token=created["token"]).json() == {
+        "user": "newbie",
+        "role": "researcher",
+    }
+    listed = _json(server.cli("admin", "tokens", "ls", "--json"))
+    assert created["token"] not in json.dumps(listed)
+    assert "sha256:" not in json.dumps(listed)
+    res = server.cli("admin", "tokens", "revoke", str(created["id"]))
+    assert res.code == 0, res.err
+    assert server.request("GET", "/api/v1/whoami", token=created["token"]).status == 401
+    # Only an admin: a researcher may neither add users nor read tokens.
+    res = server.cli("researcher", "users", "add", "sneaky", "--role", "admin")
+    assert res.code == 9, res.err
+    res = server.cli("researcher", "tokens", "ls")
+    assert res.code == 9, res.err
+    log = _json(server.cli("auditor", "audit", "log", "--json"))
+    assert isinstance(log, list)
+    kinds = [(e["kind"], e["actor"], e["identity"]) for e in log if e["kind"].startswith("token.")]
+    assert ("token.revoked", USERS["admin"], "authenticated") in kinds
+
+
 def test_the_auditor_reads_but_writes_nothing(server: Server, recorded: dict[str, object]) -> None:
     before = _json(server.cli("auditor", "audit", "log", "--json"))
     assert isinstance(before, list)
@@ -139,7 +208,7 @@ def test_missing_bad_and_revoked_tokens_are_refused(server: Server) -> None:
             assert token not in res.err
     answer = server.request("GET", "/api/v1/whoami")
     assert answer.status == 401
-    assert answer.json()["error"]["code"] == "Unauthenticated"
+    assert answer.json()["error"]["code"] == "unauthenticated"
     assert isinstance(answer.json()["error"]["message"], str)
     # A fresh researcher token works, then is revoked and is refused.
     created = _json(server.local("tokens", "create", "--user", USERS["researcher"], "--json"))
@@ -149,7 +218,7 @@ def test_missing_bad_and_revoked_tokens_are_refused(server: Server) -> None:
     assert res.code == 0, res.err
     answer = server.request("GET", "/api/v1/whoami", token=created["token"])
     assert answer.status == 401
-    assert answer.json()["error"]["code"] == "Unauthenticated"
+    assert answer.json()["error"]["code"] == "unauthenticated"
     assert created["token"] not in (server.log.read_text() if server.log else "")
 
 
@@ -161,7 +230,7 @@ def test_an_upload_whose_bytes_do_not_hash_to_the_digest_is_refused(server: Serv
         "PUT", f"/api/v1/objects/{digest}", role="researcher", raw=b"other bytes"
     )
     assert answer.status in (400, 422)
-    assert answer.json()["error"]["code"] == "InvalidValue"
+    assert answer.json()["error"]["code"] == "invalid_value"
     assert "nothing was stored" in answer.json()["error"]["message"]
     assert server.request("HEAD", f"/api/v1/objects/{digest}", role="researcher").status == 404
     ok = server.request(
@@ -213,7 +282,7 @@ def test_a_retried_batch_is_recorded_once(server: Server) -> None:
     }
     answer = server.request("POST", "/api/v1/events", role="researcher", body=stale)
     assert answer.status == 409
-    assert answer.json()["error"]["code"] == "StaleRead"
+    assert answer.json()["error"]["code"] == "stale_read"
 
 
 def test_bad_input_is_a_4xx_never_a_500(server: Server) -> None:

@@ -21,15 +21,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pedigree.context import Context
-from pedigree.errors import InvalidInput, InvalidValue, NotFound, PermissionDenied
+from pedigree.errors import InvalidInput, InvalidValue, NotFound
+from pedigree.identity import Forbidden
 from pedigree.store.codec import MalformedPoints, unpack_points
 from pedigree.store.events import Event, RunMetrics, event
-from pedigree.store.remote import READ_METHODS
+from pedigree.store.remote import ADMIN_READS, READ_METHODS
 
 if TYPE_CHECKING:
     from pedigree.store.reader import Reader
 
-__all__ = ["READ_METHODS", "ServerAPI"]
+__all__ = ["ADMIN_READS", "READ_METHODS", "ServerAPI"]
 
 MAX_EVENTS = 10_000
 
@@ -80,7 +81,7 @@ class ServerAPI:
             ev = event(kind, payload)
             named = payload.get("actor")
             if named is not None and named != actor:
-                raise PermissionDenied(
+                raise Forbidden(
                     f"a {kind} event names {named!r} as its actor; through the team server "
                     f"events are recorded as the token's user ({actor!r})"
                 )

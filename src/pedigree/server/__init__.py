@@ -6,6 +6,6 @@ does (``pedigree.store.remote`` speaks HTTP through the standard library).
 
 from __future__ import annotations
 
-from pedigree.server.app import FAILED_AUTH_LIMIT, ROUTES, create_app
+from pedigree.server.app import FAILED_AUTH_LIMIT, ROUTES, create_app, may_any
 
-__all__ = ["FAILED_AUTH_LIMIT", "ROUTES", "create_app"]
+__all__ = ["FAILED_AUTH_LIMIT", "ROUTES", "create_app", "may_any"]

@@ -9,10 +9,10 @@ what the route may do (``may``) and, for a batch of events, which kinds may be a
 database itself (``audit verify``, ``audit log``).
 
 Errors are ``{"error": {"code": ..., "message": ...}}``: the code names the class of
-:mod:`pedigree.errors` (the client raises the same one), the status is that class's
-``http_status``. Bad input is 400 or 422, never a 500; failed authentications are counted per
-client address and answered 429 past :data:`FAILED_AUTH_LIMIT` a minute, and logged without the
-token.
+:mod:`pedigree.errors` in snake case (``pedigree.errors.error_code``; the client raises the same
+class), the status is that class's ``http_status``. Bad input is 400 or 422, never a 500; failed
+authentications are counted per client address and answered 429 past
+:data:`FAILED_AUTH_LIMIT` a minute, and logged without the token.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations, which name
@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pedigree import __version__
 from pedigree.api import Tracker
-from pedigree.api.server import READ_METHODS, ServerAPI
+from pedigree.api.server import ADMIN_READS, READ_METHODS, ServerAPI
 from pedigree.config import Project
 from pedigree.context import Actor
 from pedigree.digest import Digest, hasher
@@ -48,14 +48,15 @@ from pedigree.errors import (
     InvalidValue,
     NotFound,
     PedigreeError,
-    PermissionDenied,
     RateLimited,
     Unauthenticated,
+    error_code,
 )
+from pedigree.identity import Forbidden, may, may_append
 from pedigree.objects.base import ObjectStore
 from pedigree.store.wire import WireError, decode, dumps
 
-__all__ = ["FAILED_AUTH_LIMIT", "ROUTES", "create_app"]
+__all__ = ["FAILED_AUTH_LIMIT", "ROUTES", "create_app", "may_any"]
 
 log = logging.getLogger("pedigree.server")
 
@@ -65,14 +66,17 @@ _CHUNK = 1 << 20
 _BATCH_ID = r"^[A-Za-z0-9_.:-]{8,80}$"
 _DIGEST_PATH = re.compile(r"^blake3:[0-9a-f]{64}$")
 
-# Every route with the permission it needs (``None``: no token needed). The authorization test
-# walks this table with every role; docs/server.md prints it.
+# A batch of events needs one of these (each event then needs its own: ``may_append``).
+_WRITE = "record|review|admin"
+
+# Every route with the capability it needs (``None``: no token needed; ``a|b``: either). The
+# authorization test walks this table with every role; docs/server.md prints it.
 ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/healthz"): None,
     ("GET", "/api/v1/whoami"): "read",
     ("GET", "/api/v1/head"): "read",
     ("POST", "/api/v1/read/{method}"): "read",
-    ("POST", "/api/v1/events"): "record",
+    ("POST", "/api/v1/events"): _WRITE,
     ("POST", "/api/v1/heartbeat"): "record",
     ("HEAD", "/api/v1/objects/{digest}"): "read",
     ("GET", "/api/v1/objects/{digest}"): "read",
@@ -89,7 +93,10 @@ ROUTES: dict[tuple[str, str], str | None] = {
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(description="the class of pedigree.errors (the client raises the same)")
+    code: str = Field(
+        description="the error's class of pedigree.errors in snake case (run_not_found, "
+        "unauthenticated, forbidden, four_eyes, stale_read, invalid_value...)"
+    )
     message: str
 
 
@@ -209,12 +216,13 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 def _status_code(exc: PedigreeError) -> tuple[int, str]:
-    """The HTTP status and ``error.code`` of an error: its class's, except that every failed
-    authentication is the same ``Unauthenticated`` (a caller probing tokens learns nothing)."""
+    """The HTTP status and ``error.code`` of an error (:func:`pedigree.errors.error_code`);
+    every failed authentication is the same ``unauthenticated`` (a caller probing tokens learns
+    nothing)."""
     status = int(getattr(exc, "http_status", 500))
     if status == 401:
-        return 401, "Unauthenticated"
-    return status, type(exc).__name__
+        return 401, "unauthenticated"
+    return status, error_code(exc)
 
 
 def create_app(
@@ -279,20 +287,20 @@ def create_app(
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
-        return _error(422, "InvalidInput", message)
+        return _error(422, "invalid_input", message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "NotFound", 405: "MethodNotAllowed", 413: "InvalidInput"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "invalid_input"}
         message = str(exc.detail) if exc.detail else "error"
         if exc.status_code == 404:
             message = f"no route {request.method} {request.url.path}"
-        return _error(exc.status_code, codes.get(exc.status_code, "HTTPError"), message)
+        return _error(exc.status_code, codes.get(exc.status_code, "http_error"), message)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s: internal error", request.method, request.url.path)
-        return _error(500, "InternalError", f"internal error: {type(exc).__name__}")
+        return _error(500, "internal_error", f"internal error: {type(exc).__name__}")
 
     # -- who is asking ---------------------------------------------------------------------------
 
@@ -327,8 +335,9 @@ def create_app(
             authorization: Annotated[str | None, Header()] = None,
         ) -> Principal:
             who = principal_of(request, authorization)
-            if not _may(who.role, permission):
-                raise PermissionDenied(f"the role {who.role} may not {permission} ({who.user})")
+            if not may_any(who.role, permission):
+                what = permission.replace("|", " or ")
+                raise Forbidden(f"the role {who.role} may not {what} ({who.user})")
             return who
 
         return check
@@ -338,6 +347,7 @@ def create_app(
 
     Reader_ = Annotated[Principal, Depends(need("read"))]
     Recorder = Annotated[Principal, Depends(need("record"))]
+    Writer = Annotated[Principal, Depends(need(_WRITE))]
     Auditor = Annotated[Principal, Depends(need("audit"))]
 
     # -- routes ----------------------------------------------------------------------------------
@@ -368,6 +378,8 @@ def create_app(
         one snapshot with the head of the log it saw. Reading writes nothing."""
         if method not in READ_METHODS:
             raise NotFound(f"no read named {method!r}")
+        if method in ADMIN_READS and not may(who.role, "admin"):
+            raise Forbidden(f"the role {who.role} may not read tokens ({who.user})")
         try:
             args = decode(body.args)
             kwargs = decode(body.kwargs)
@@ -378,13 +390,13 @@ def create_app(
         return Response(data, media_type="application/json")
 
     @app.post("/api/v1/events", response_model=Seq, tags=["store"])
-    def append(body: EventsIn, who: Recorder) -> Seq:
+    def append(body: EventsIn, who: Writer) -> Seq:
         """Append a batch of typed events as the token's user, once per batch id (a retried
         batch answers the first delivery's seq and records nothing). Every event's kind must be
         one the role may append; with ``expect_head``, 409 when the log moved since."""
         for item in body.events:
-            if not _may_append(who.role, item.kind):
-                raise PermissionDenied(
+            if not may_append(who.role, item.kind):
+                raise Forbidden(
                     f"the role {who.role} may not record {item.kind} events ({who.user})"
                 )
         api = api_for(who)
@@ -530,21 +542,14 @@ async def _chunks(request: Request) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _may(role: str, permission: str) -> bool:
-    from pedigree.identity import may
-
-    return bool(may(role, permission))
-
-
-def _may_append(role: str, kind: str) -> bool:
-    from pedigree.identity import may_append
-
-    return bool(may_append(role, kind))
-
-
 def _sync_policy(tracker: Tracker, project: Project) -> None:
     """Record the server config's approvals policy (``[approvals]``), if it changed since the
     last one recorded: what was in force when is part of the record."""
     from pedigree.identity.policy import configured_policy, sync_policy
 
     sync_policy(tracker.ctx, configured_policy(project, authenticated=True))
+
+
+def may_any(role: str, capabilities: str) -> bool:
+    """Whether ``role`` has one of ``capabilities`` (``"record|admin"``)."""
+    return any(may(role, c) for c in capabilities.split("|"))

@@ -7,9 +7,10 @@ client makes is idempotent (reads; objects addressed by their digest; event batc
 batch id that the server records once), so a request whose connection failed is simply sent
 again, a few times, before the server is declared unreachable.
 
-The server answers errors as ``{"error": {"code": "RunNotFound", "message": "..."}}``; the code
-names a class of :mod:`pedigree.errors`, which the client raises with the server's message, so a
-command fails through the server as it fails locally (same one line, same exit code).
+The server answers errors as ``{"error": {"code": "run_not_found", "message": "..."}}``; the
+code names a class of :mod:`pedigree.errors` (:func:`~pedigree.errors.error_code`), which the
+client raises with the server's message, so a command fails through the server as it fails
+locally (same one line, same exit code); a code it does not know is raised by its status.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import IO, Any
 
-from pedigree import errors
 from pedigree.errors import (
     Conflict,
     InvalidInput,
@@ -35,6 +35,7 @@ from pedigree.errors import (
     ServerUnreachable,
     StoreError,
     Unauthenticated,
+    error_class,
 )
 
 __all__ = ["HTTPClient", "Response", "error_for"]
@@ -66,10 +67,10 @@ def error_for(status: int, body: bytes) -> PedigreeError:
         pass
     if not isinstance(message, str) or not message:
         message = f"the server answered HTTP {status}"
-    cls: Any = getattr(errors, code, None) if code in errors.__all__ else None
-    if not (isinstance(cls, type) and issubclass(cls, PedigreeError)):
+    cls = error_class(code) if isinstance(code, str) else None
+    if cls is None or cls.http_status != status:
         cls = _BY_STATUS.get(status, RemoteError)
-    return cls(message)  # type: ignore[no-any-return]
+    return cls(message)
 
 
 class Response:

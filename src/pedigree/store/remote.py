@@ -34,7 +34,7 @@ from pedigree.store.outbox import Outbox, outbox_for
 from pedigree.store.reader import Reader
 from pedigree.store.wire import decode, encode
 
-__all__ = ["PRIVATE_READS", "READ_METHODS", "RemoteReader", "RemoteStore", "open_remote_store"]
+__all__ = ["ADMIN_READS", "READ_METHODS", "RemoteReader", "RemoteStore", "open_remote_store"]
 
 # Attempts of a write whose reads the record outran before it gives up (each waits a little).
 _WRITE_ATTEMPTS = 50
@@ -50,15 +50,15 @@ _OFFLINE_ANSWERS: dict[str, Any] = {
 }
 
 
-# Reads the server never answers: token rows hold the hashes of the tokens' secrets (the team
-# server's admin routes list tokens without them).
-PRIVATE_READS = frozenset({"token", "tokens"})
+# Reads the server answers an admin only: token rows (the hashes of the tokens' secrets), for
+# `pedigree tokens ls/create/revoke` through the server.
+ADMIN_READS = frozenset({"token", "tokens"})
 
 
 def _read_methods() -> frozenset[str]:
     names = set()
     for name in dir(Reader):
-        if name.startswith("_") or name in PRIVATE_READS:
+        if name.startswith("_"):
             continue
         attr = inspect.getattr_static(Reader, name)
         if isinstance(attr, property | classmethod | staticmethod):
