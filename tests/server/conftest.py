@@ -170,23 +170,6 @@ def make_user(server: Server, role: str) -> str:
     return token
 
 
-def _make_user_python(server: Server, role: str) -> str:  # until the CLI lands
-    code = (
-        "import json, sys\n"
-        "from pedigree.config import find_project\n"
-        "from pedigree.context import Context\n"
-        "from pedigree.identity.users import add_user, create_token\n"
-        "ctx = Context(find_project())\n"
-        f"add_user(ctx, {USERS[role]!r}, {role!r})\n"
-        f"print(json.dumps(create_token(ctx, {USERS[role]!r})))\n"
-    )
-    out = subprocess.run(
-        [PYTHON, "-c", code], cwd=server.root, env=server.env, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return str(json.loads(out.stdout)["token"])
-
-
 def start_server(base: Path, *, store: str | None = None) -> Server:
     env = base_env(base / "home")
     root = base / "served"
@@ -213,11 +196,8 @@ def start_server(base: Path, *, store: str | None = None) -> Server:
         server.env["PEDIGREE_URI"] = store
     res = server.local("init")
     assert res.code == 0, res.err
-    from pedigree.cli.main import COMMANDS
-
     for role in ROLES:
-        make = make_user if "users" in COMMANDS else _make_user_python
-        server.tokens[role] = make(server, role)
+        server.tokens[role] = make_user(server, role)
     server.start()
     return server
 
