@@ -419,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     print(f"\nplot: {png}")
+    print(f"in a browser (runs, lineage, approvals): cd {demo.workdir} && {_pedigree_command()} ui")
     print(
         f"done in {time.monotonic() - started:.1f} s; look around: cd {demo.workdir} && "
         f"{_pedigree_command()} runs"
