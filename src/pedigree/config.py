@@ -17,9 +17,7 @@ server: the store and the objects are then the server's (:mod:`pedigree.credenti
 
 from __future__ import annotations
 
-import getpass
 import os
-import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +132,8 @@ def current_user(config: dict[str, Any] | None = None) -> str:
     for name in (os.environ.get("PEDIGREE_USER"), (config or {}).get("user", {}).get("name")):
         if name is not None and str(name).strip():
             return str(name).strip()
+    import getpass  # here: it (and subprocess below) cost a read command a few ms to import
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
@@ -171,6 +171,8 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Project:
 
 
 def _git_root(path: Path) -> Path | None:
+    import subprocess
+
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],

@@ -24,7 +24,6 @@ import stat as stat_module
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -261,6 +260,10 @@ def pool_map(fn: Callable[[FileInfo], Any], items: Sequence[FileInfo]) -> list[A
     if len(items) <= 1:
         return [fn(i) for i in items]
     tasks = _tasks(items)
+    # Imported here: concurrent.futures (and logging) cost a read command that only needs
+    # this module's path helpers ~10 ms.
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(workers(), thread_name_prefix="pedigree-hash") as pool:
         futures = [pool.submit(lambda task: [fn(f) for f in task], t) for t in tasks]
         try:
