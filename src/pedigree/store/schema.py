@@ -276,6 +276,8 @@ users = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("created_by", _NAME),
     sa.Column("updated_at", sa.Double, nullable=False),
+    # argon2 hash of the web UI's password (user.password_set); NULL: no login by password
+    sa.Column("password_hash", sa.String(250)),
 )
 
 tokens = sa.Table(
