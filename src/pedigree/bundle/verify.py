@@ -318,6 +318,8 @@ def _check_records(
         elif name == fmt.MODEL:
             _check_model(bundle, rep, by_kind)
             rep.count("models")
+        elif name.startswith("env/") and name.endswith(".lock.json"):
+            _check_lock(bundle, rep, by_kind, name)
         elif name.startswith("env/") and name.endswith(".json"):
             env = bundle.json(name)
             logged_envs = [
@@ -328,6 +330,23 @@ def _check_records(
             if not logged_envs or logged_envs[0] != env:
                 rep.fail(name, "differs from the environment.recorded event")
             rep.count("environments")
+
+
+def _check_lock(
+    bundle: Bundle, rep: _Report, by_kind: dict[str, list[dict[str, Any]]], name: str
+) -> None:
+    """A package lock lists exactly the packages (name, version) its environment recorded; its
+    hashes are the writer's findings, which no event records."""
+    digest = "blake3:" + name[4 : -len(".lock.json")]
+    lock = bundle.json(name)
+    recorded = [
+        (p.get("data") or {}).get("packages") or []
+        for ev in by_kind.get("environment.recorded", [])
+        if (p := json.loads(ev["payload"])).get("digest") == digest
+    ]
+    listed = [[item.get("name"), item.get("version")] for item in lock.get("packages") or []]
+    if lock.get("digest") != digest or not recorded or [list(p[:2]) for p in recorded[0]] != listed:
+        rep.fail(name, "its packages differ from the environment.recorded event")
 
 
 def _check_model(bundle: Bundle, rep: _Report, by_kind: dict[str, list[dict[str, Any]]]) -> None:
