@@ -89,7 +89,8 @@ class Server:
         return run_cli(*args, cwd=self.root, env=self.env, **kw)
 
     def client_env(self, role: str | None, **extra: str) -> dict[str, str]:
-        env = {**self.env, "PEDIGREE_URI": self.url, **extra}
+        env = {k: v for k, v in self.env.items() if not k.startswith("PEDIGREE_")}
+        env.update(PEDIGREE_URI=self.url, PEDIGREE_HTTP_ATTEMPTS="2", **extra)
         if role is not None:
             env["PEDIGREE_TOKEN"] = self.tokens[role]
         return env
@@ -170,7 +171,9 @@ def make_user(server: Server, role: str) -> str:
     return token
 
 
-def start_server(base: Path, *, store: str | None = None) -> Server:
+def start_server(base: Path, *, extra_env: dict[str, str] | None = None) -> Server:
+    """A server over a new project under ``base``; ``extra_env`` (``PEDIGREE_URI`` of a
+    database, ``PEDIGREE_OBJECTS`` of a bucket...) applies to the server's side."""
     env = base_env(base / "home")
     root = base / "served"
     root.mkdir()
@@ -192,8 +195,7 @@ def start_server(base: Path, *, store: str | None = None) -> Server:
         env=env,
         log=base / "server.log",
     )
-    if store is not None:
-        server.env["PEDIGREE_URI"] = store
+    server.env.update(extra_env or {})
     res = server.local("init")
     assert res.code == 0, res.err
     for role in ROLES:
