@@ -46,8 +46,10 @@ __all__ = ["PREFIX", "ImportReport", "Skipped", "import_mlflow"]
 PREFIX = "mlflow:"
 # MLflow's run statuses, and the Pedigree status an ended one is recorded with.
 STATUSES = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
-# Runs read from MLflow per batch (their metric histories are read together).
+# Runs read from MLflow per batch (their metric histories are read together), and recorded per
+# append (one transaction: a sync to disk per append, not per run).
 BATCH = 200
+APPEND = 50
 # What a run's code record can hold (the store's column is 64 characters).
 _COMMIT_MAX = 64
 
@@ -196,10 +198,18 @@ def import_mlflow(
                 for r in batch:
                     report.skipped.append(Skipped("run", r.run_id, r.name, exc.message))
                 histories = None
-            for r in batch:
-                if histories is not None:
-                    _import_run(ctx, source, r, histories[r.run_id], Path(tmp), report)
-                count += 1
+            if histories is None:
+                count += len(batch)
+                continue
+            for j in range(0, len(batch), APPEND):
+                group = batch[j : j + APPEND]
+                ready = [
+                    p
+                    for r in group
+                    if (p := _prepare_run(ctx, source, r, histories[r.run_id], Path(tmp), report))
+                ]
+                _record_runs(ctx, ready, report)
+                count += len(group)
                 if progress is not None:
                     progress(count, total)
         selected = {r.run_id for r in runs} if experiments else None
@@ -211,30 +221,76 @@ def import_mlflow(
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def _import_run(
+@dataclass
+class _Prepared:
+    """A run read whole from MLflow, its artifacts stored, its events built."""
+
+    run: SourceRun
+    run_id: str
+    events: list[ev.Event]
+    points: int
+    artifacts: int
+
+
+def _prepare_run(
     ctx: Context,
     source: MlflowSource,
     run: SourceRun,
     history: dict[str, list[Any]],
     tmp: Path,
     report: ImportReport,
-) -> None:
+) -> _Prepared | None:
+    """Read what the run's events need (its artifacts, into the object store) and build them;
+    None, with the run skipped and named, when any of it cannot be read or recorded."""
     folder = tmp / run.run_id
     try:
         folder.mkdir()
         outputs, trees = _artifacts(ctx, source, run, folder)
         run_id = new_id()
         events = _run_events(ctx, source, run, run_id, history, outputs, trees)
-        ctx.append(events)
     except PedigreeError as exc:
         report.skipped.append(Skipped("run", run.run_id, run.name, exc.message))
-        return
+        return None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    report.runs_imported += 1
-    report.runs[run.run_id] = run_id
-    report.metric_points += sum(len(points) for points in history.values())
-    report.artifacts += len(outputs)
+    points = sum(len(p) for p in history.values())
+    return _Prepared(run, run_id, events, points, len(outputs))
+
+
+def _record_runs(ctx: Context, ready: list[_Prepared], report: ImportReport) -> None:
+    """Append the runs' events: together (one transaction, one sync to disk, for many runs),
+    or, when the store refuses that, run by run, so that one bad run is skipped alone. Either
+    way a run is recorded whole or not at all."""
+    if not ready:
+        return
+    try:
+        ctx.append([e for p in ready for e in p.events])
+    except PedigreeError as exc:
+        if len(ready) == 1:
+            p = ready[0]
+            report.skipped.append(Skipped("run", p.run.run_id, p.run.name, exc.message))
+            return
+        for p in ready:
+            _record_alone(ctx, p, report)
+        return
+    _count(ready, report)
+
+
+def _record_alone(ctx: Context, p: _Prepared, report: ImportReport) -> None:
+    try:
+        ctx.append(p.events)
+    except PedigreeError as exc:
+        report.skipped.append(Skipped("run", p.run.run_id, p.run.name, exc.message))
+        return
+    _count([p], report)
+
+
+def _count(done: list[_Prepared], report: ImportReport) -> None:
+    for p in done:
+        report.runs_imported += 1
+        report.runs[p.run.run_id] = p.run_id
+        report.metric_points += p.points
+        report.artifacts += p.artifacts
 
 
 def _artifacts(
