@@ -104,3 +104,26 @@ def test_help_has_examples(project: Any) -> None:
         r = project.pedigree(command, "--help")
         assert r.code == 0
         assert "Examples:" in r.out
+
+
+def test_runs_where_review(project: Any) -> None:
+    ids = []
+    for _ in range(3):
+        assert project.pedigree("run", "-q", "--", "true").code == 0
+        ids.append(json.loads(project.pedigree("show", "last", "--json").out)["id"])
+    reviewer = {"PEDIGREE_USER": "reviewer"}
+    assert project.pedigree("approve", ids[0], "--note", "ok", env=reviewer).code == 0
+    assert project.pedigree("reject", ids[1], "--note", "look-ahead", env=reviewer).code == 0
+
+    def found(where: str) -> list[str]:
+        r = project.pedigree("runs", "--where", where, "--json")
+        assert r.code == 0, r.err
+        return sorted(run["id"] for run in json.loads(r.out))
+
+    assert found("review = 'approved'") == [ids[0]]
+    assert found("review = 'rejected'") == [ids[1]]
+    assert found("review = 'none'") == [ids[2]]
+    assert found("review in ('approved', 'rejected')") == sorted(ids[:2])
+    r = project.pedigree("runs", "--where", "review = 'yes'")
+    assert r.code == 2
+    assert r.err.startswith("error: review is 'approved', 'rejected' or 'none'")
