@@ -42,7 +42,6 @@ from pedigree.errors import (
     ObjectNotFound,
     PedigreeError,
 )
-from pedigree.store.events import DatasetVersioned, Event, TreeRecorded
 from pedigree.store.reads.data import DatasetVersion
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from pedigree.context import Context
     from pedigree.data.statcache import StatCache
     from pedigree.objects.base import ObjectStore
+    from pedigree.store.events import Event
     from pedigree.store.reader import Reader
 
 __all__ = [
@@ -148,6 +148,8 @@ def add(
         name = snap.rel or root.name
     name = check_name(name)
     box: dict[str, Any] = {}
+
+    from pedigree.store.events import DatasetVersioned, TreeRecorded  # a read needs no events
 
     def build(reader: Reader) -> list[Event]:
         latest = reader.dataset_version(name)

@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any
 from pedigree.data.capture import Captured, Stat, resolve
 from pedigree.data.hashing import relpath_in
 from pedigree.errors import InvalidInput, PedigreeError
-from pedigree.store.events import Event, RunIO, TreeRecorded
 
 if TYPE_CHECKING:
     from pedigree.context import Context
     from pedigree.data.snapshot import Snapshot
     from pedigree.data.statcache import StatCache
+    from pedigree.store.events import Event
     from pedigree.store.reader import Reader
 
 __all__ = ["enrich_records", "io_events"]
@@ -118,6 +118,8 @@ def io_events(
                 rows.append(row)
     if not rows:
         return []
+    from pedigree.store.events import RunIO, TreeRecorded  # here: a read needs no events
+
     events: list[Event] = []
     if trees:
         with ctx.read() as reader:

@@ -28,12 +28,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import InvalidInput, NotFound
-from pedigree.store.events import Event, RunTagged, RunUntagged
 from pedigree.times import iso
 from pedigree.values import check_key, check_tags
 
 if TYPE_CHECKING:
     from pedigree.context import Context
+    from pedigree.store.events import Event
     from pedigree.store.reader import Reader
 
 __all__ = ["enrich_records", "parse_assignments", "tag", "tag_events", "untag"]
@@ -62,6 +62,8 @@ def tag_events(
 ) -> list[Event]:
     """The events setting ``tags`` on a run whose keys have changed ``numbers`` times so far
     (a key already at its value is left alone: nothing changed)."""
+    from pedigree.store.events import RunTagged  # here: a read needs no events
+
     when = time.time() if at is None else at
     return [
         RunTagged(
@@ -123,6 +125,8 @@ def untag(ctx: Context, run: str, keys: Sequence[str]) -> dict[str, Any]:
         if missing:
             have = ", ".join(sorted(current)) or "none"
             raise NotFound(f"run {run_id} has no tag {missing[0]!r} (its tags: {have})")
+        from pedigree.store.events import RunUntagged
+
         numbers = reader.tag_numbers(run_id)
         at = time.time()
         made[:] = [
