@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import Conflict, InvalidInput, InvalidValue
 from pedigree.ids import new_id
-from pedigree.store.events import ApprovalRecorded, Event
 from pedigree.times import iso
 
 if TYPE_CHECKING:
     from pedigree.context import Context
+    from pedigree.store.events import Event
     from pedigree.store.reader import Reader
     from pedigree.store.reads.reviews import Approval
 
@@ -186,6 +186,8 @@ def review(
             if selected is not None:
                 extra["selection"] = selection
                 selection.update(selected)
+        from pedigree.store.events import ApprovalRecorded  # a read needs no events
+
         return [ApprovalRecorded(**approval, **extra)]
 
     ctx.write(build)
