@@ -91,9 +91,12 @@ class AuditAPI:
             return found
         with self._ctx.read() as reader:
             run_id = reader.resolve_run(run) if run is not None else None
-            return events(
+            from pedigree.identity.records import annotate_events
+
+            logged = events(
                 reader, run_id=run_id, actor=actor, since=since, limit=limit, payload=payload
             )
+            return annotate_events(reader, logged)
 
     def review(
         self,

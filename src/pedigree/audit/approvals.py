@@ -151,6 +151,11 @@ def review(
                 raise InvalidValue(
                     f"the note and override are {len(note):,} characters; the limit is {MAX_NOTE:,}"
                 )
+    four_eyes = None
+    if decision == "approved":
+        from pedigree.identity.policy import policy_for_review
+
+        four_eyes = policy_for_review(ctx)
     approval: dict[str, Any] = {}
     selection: dict[str, Any] = {}
 
@@ -179,6 +184,12 @@ def review(
         extra: dict[str, Any] = {}
         if recorded_override is not None:
             extra["override"] = recorded_override
+        if target_type == "run" and four_eyes is not None:
+            from pedigree.identity.policy import check_approval
+
+            # Four eyes ([approvals] allow_self = false): not the run's author, nor the
+            # producer of what it read (SelfApproval, exit 9).
+            check_approval(reader, actor=ctx.user, run_id=key, policy=four_eyes)
         if target_type == "run":
             from pedigree.selection.context import selection_context
 

@@ -195,6 +195,7 @@ def log(
         ("kind", "left"),
         ("run", "left"),
         ("digest", "left"),
+        ("identity", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     runs = [e["run_id"] for e in found if e["run_id"]]
@@ -207,6 +208,7 @@ def log(
             e["kind"],
             short.get(e["run_id"] or "", ""),
             e["digest"][:19],
+            e.get("identity") or "",
         )
     console().print(table)
 

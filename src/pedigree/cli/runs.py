@@ -209,7 +209,8 @@ def render_run(rec: dict[str, Any]) -> None:
     line("cwd", rec["cwd"])
     line("started", fmt_time(rec["started_at"]) + " UTC")
     line("took", fmt_duration(rec["duration"]))
-    line("user", f"{rec['user']}@{rec['host']}")
+    identity = f"  ({rec['identity']})" if rec.get("identity") else ""
+    line("user", f"{rec['user']}@{rec['host']}{identity}")
     if rec["seed"] is not None:
         line("seed", rec["seed"])
     if rec.get("tags"):
@@ -278,7 +279,12 @@ def render_run(rec: dict[str, Any]) -> None:
         out.print("[bold]approvals[/]")
         for rev in rec["approvals"]:
             note = f"  {rev['note']}" if rev.get("note") else ""
-            line(rev["decision"], f"by {rev['actor']}  {fmt_time(rev['at'])} UTC{note}")
+            who = f"{rev['actor']} ({rev['identity']})" if rev.get("identity") else rev["actor"]
+            line(rev["decision"], f"by {who}  {fmt_time(rev['at'])} UTC{note}")
+    status = rec.get("approval")
+    if status and (status["approvals"] or status["rejected_by"] or status["required"] > 1):
+        verdict = "approved" if status["approved"] else "not approved"
+        line("approval", f"{verdict}: {status['approvals']} of {status['required']} required")
 
 
 @click.command()

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pedigree.store.reader import Reader
 
 __all__ = [
+    "LOCAL_DEFAULT",
     "MAX_REQUIRED",
     "Policy",
     "approval_status",
@@ -48,6 +49,7 @@ __all__ = [
     "check_events",
     "configured_policy",
     "effective_policy",
+    "policy_for_review",
     "recorded_policy",
     "sync_policy",
 ]
@@ -66,6 +68,10 @@ class Policy:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Policy:
         return cls(bool(data.get("allow_self", False)), int(data.get("required", 1)))
+
+
+# What a local (self-declared) store runs with when its config says nothing.
+LOCAL_DEFAULT = Policy(allow_self=True, required=1)
 
 
 def configured_policy(project: Project, *, authenticated: bool) -> Policy:
@@ -100,6 +106,21 @@ def effective_policy(ctx: Context) -> Policy:
             found = recorded_policy(reader)
         return found if found is not None else Policy(allow_self=False, required=1)
     return configured_policy(ctx.project, authenticated=False)
+
+
+def policy_for_review(ctx: Context) -> Policy:
+    """The policy a review is checked against. On a local store, a configured policy that is
+    not the one recorded last (or, when none was, not the default) is recorded first, so the
+    log says under which policy each approval was made; a store whose config sets nothing gets
+    no ``policy.changed`` event."""
+    if ctx.actor.authenticated:
+        return effective_policy(ctx)
+    configured = configured_policy(ctx.project, authenticated=False)
+    with ctx.read() as reader:
+        recorded = recorded_policy(reader)
+    if configured != (recorded or LOCAL_DEFAULT):
+        sync_policy(ctx, configured)
+    return configured
 
 
 def sync_policy(ctx: Context, policy: Policy) -> bool:

@@ -258,6 +258,12 @@ def _reproductions(facts: dict[str, Any]) -> str:
     return _section("reproductions", "Reproductions", body)
 
 
+def _identity(item: dict[str, Any]) -> str:
+    """`` (authenticated)`` or `` (self-declared)``: whether the team server proved who it was."""
+    identity = item.get("identity")
+    return f' <span class="note">({_e(identity)})</span>' if identity else ""
+
+
 def _decision(a: dict[str, Any]) -> str:
     return (
         f'<span class="{"ok" if a["decision"] == "approved" else "bad"}">{_e(a["decision"])}</span>'
@@ -293,7 +299,8 @@ def _approvals(facts: dict[str, Any]) -> str:
         return _section("approvals", "Approvals", '<p class="note">No reviews recorded.</p>')
     if items:
         rows = (
-            [_decision(a), _e(a["actor"]), _when(a["at"]), _e(a.get("note") or "")] for a in items
+            [_decision(a), _e(a["actor"]) + _identity(a), _when(a["at"]), _e(a.get("note") or "")]
+            for a in items
         )
         body = _table(["decision", "by", "when", "note"], rows)
     else:
@@ -346,13 +353,14 @@ def _audit(facts: dict[str, Any]) -> str:
             f'<span class="num">{e["seq"]:,}</span>',
             _when(e["at"]),
             _e(e["actor"]),
+            _e(e.get("identity") or ""),
             _e(e["kind"]),
             f"<code>{_e(e['digest'])}</code>",
         ]
         for e in audit["events"]
     )
     body += "<h3>This run's events in the log</h3>" + _table(
-        ["seq", "at", "actor", "kind", "digest"], rows
+        ["seq", "at", "actor", "identity", "kind", "digest"], rows
     )
     return _section("audit", "Audit trail", body)
 
@@ -461,7 +469,7 @@ def render(facts: dict[str, Any]) -> str:
             ),
             ("command", f"<code>{_e(' '.join(run.get('command') or []))}</code>"),
             ("working directory", f"<code>{_e(run.get('cwd'))}</code>"),
-            ("run by", _e(f"{run.get('user')}@{run.get('host')}")),
+            ("run by", _e(f"{run.get('user')}@{run.get('host')}") + _identity(run)),
             ("started", _when(run.get("started_at"))),
             ("ended", _when(run.get("ended_at"))),
         ]

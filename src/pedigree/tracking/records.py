@@ -29,12 +29,13 @@ def _enrichers() -> list[Enricher]:
     from pedigree.audit.approvals import enrich_records as approvals
     from pedigree.bundle.records import enrich_records as imports
     from pedigree.data.linking import enrich_records as io
+    from pedigree.identity.records import enrich_records as identities
     from pedigree.interop.records import enrich_records as tool_imports
     from pedigree.reproduce.records import enrich_records as reproductions
     from pedigree.selection.context import enrich_records as selection
     from pedigree.tracking.tags import enrich_records as tags
 
-    return [io, reproductions, approvals, selection, tool_imports, imports, tags]
+    return [io, reproductions, approvals, selection, tool_imports, imports, identities, tags]
 
 
 def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:

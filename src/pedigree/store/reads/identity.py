@@ -104,6 +104,12 @@ class IdentityReads:
         r = self.db.first(f"SELECT {_USER} FROM users WHERE name = :n", {"n": name})
         return None if r is None else UserRow.from_tuple(r)
 
+    def password_hash(self, name: str) -> str | None:
+        """The argon2id hash of ``name``'s web UI password (None: none set). Only the server
+        that checks a login reads it: it is not among the reads served to clients."""
+        r = self.db.first("SELECT password_hash FROM users WHERE name = :n", {"n": name})
+        return None if r is None or r[0] is None else str(r[0])
+
     def tokens(self, user: str | None = None) -> list[TokenRow]:
         if user is None:
             rows = self.db.rows(f"SELECT {_TOKEN} FROM tokens ORDER BY created_at, id")
@@ -153,10 +159,27 @@ class IdentityReads:
         found += [RecordAuthor(f"{name}@v{version}", user, None) for name, version, user in rows]
         return found
 
-    def event_identities(self, seqs: list[int]) -> dict[int, str]:
-        """``authenticated`` or ``self-declared`` for each audit event, by seq."""
-        if not seqs:
-            return {}
-        cond, params = in_list("seq", seqs, "s")
-        rows = self.db.rows(f"SELECT seq, identity FROM audit_events WHERE {cond}", params)
-        return {int(seq): _identity(identity) for seq, identity in rows}
+    def approval_identities(self, run_id: str) -> list[tuple[str, float, str]]:
+        """(actor, at, identity) of each review of run ``run_id``, in log order."""
+        rows = self.db.rows(
+            "SELECT payload, identity FROM audit_events"
+            " WHERE run_id = :r AND kind = 'approval.recorded' ORDER BY seq",
+            {"r": run_id},
+        )
+        out = []
+        for payload, identity in rows:
+            p = json.loads(payload)
+            out.append((str(p.get("actor")), float(p.get("at") or 0.0), _identity(identity)))
+        return out
+
+    def authenticated_seqs(self, first: int, last: int) -> set[int]:
+        """The events from seq ``first`` to ``last`` whose actor was authenticated (the others
+        were self-declared): one range read, however many events the range holds."""
+        return {
+            int(seq)
+            for seq in self.db.scalars(
+                "SELECT seq FROM audit_events WHERE seq >= :a AND seq <= :b"
+                " AND identity = 'authenticated'",
+                {"a": first, "b": last},
+            )
+        }
