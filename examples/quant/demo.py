@@ -19,7 +19,10 @@ code, with its own embedded Pedigree store) it:
    affects (the model in production among it), then re-runs the winner on the corrected data and
    diffs the two runs;
 8. reproduces the winner from the record alone: verdict ``identical``;
-9. draws Sharpe ratio against window for each instrument, stored as an output of the sweep.
+9. draws Sharpe ratio against window for each instrument, stored as an output of the sweep;
+10. hands the winner over as one evidence bundle (``winner.pedigree``: its lineage, code, data,
+    environment and the audit events behind them) and verifies it against the audit anchor, as
+    a regulator would in an empty folder.
 
 Every command is printed as a user would type it (``$ pedigree ...``), followed by what it said.
 Nothing is downloaded. The workspace is re-created on each run; git ignores it.
@@ -47,7 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CODE = ("prepare.py", "strategy.py", "backtest.py", "correct_vendor.py")
 MARKER = ".pedigree-demo"  # the workspace is ours to delete only when this file says so
-STEPS = 9
+STEPS = 10
 MODEL = "ma-crossover"
 REVIEWER = "risk-officer"  # the second person: a self-declared identity on the local store
 
@@ -146,7 +149,7 @@ class Demo:
             shutil.copy2(HERE / name, self.workdir / name)
         (self.workdir / ".gitignore").write_text(
             "# data and results are versioned by Pedigree, not git\n"
-            f"data/\nresults/\n*.png\n*.html\n{MARKER}\n"
+            f"data/\nresults/\n*.png\n*.html\n*.pedigree\n{MARKER}\n"
         )
         self.say(f"workspace: {self.workdir}")
         self.say(f"code: {', '.join(CODE)} (from examples/quant/)")
@@ -332,6 +335,27 @@ class Demo:
         )
         return out
 
+    def bundle(self, best: dict[str, Any]) -> None:
+        self.step("Hand the winner over: one file, verified offline against the audit anchor")
+        if not self.has("bundle"):
+            return
+        anchor = self.json("pedigree audit anchor --json")["digest"]
+        self.say(f"the anchor (kept apart from the bundle, e.g. in the ticket): {anchor}")
+        made = self.json(f"pedigree bundle {best['id']} -o winner.pedigree --json")
+        self.say(
+            f"winner.pedigree: {made['size']:,} bytes, {made['runs']} run(s), {made['events']} "
+            f"audit events, {made['objects_included']} object(s), written in {made['seconds']} s"
+        )
+        checked = self.json(f"pedigree bundle verify winner.pedigree --anchor {anchor} --json")
+        counts = ", ".join(f"{n} {what}" for what, n in checked["checked"].items())
+        self.say(f"verified in {checked['seconds']} s: {counts}")
+        if not checked["ok"]:
+            raise DemoError("the winner's bundle does not verify")
+        self.say(
+            "anyone can check it with Pedigree alone, and re-run it in an empty folder: "
+            "pedigree reproduce winner.pedigree"
+        )
+
 
 def _grid_order(report: dict[str, Any]) -> list[dict[str, Any]]:
     """A sweep's trials in the order of its parameter lists (the table is by rank)."""
@@ -415,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.correction(report, best)
         demo.reproduce(best)
         png = demo.plot()
+        demo.bundle(best)
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1

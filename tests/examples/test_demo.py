@@ -40,7 +40,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_the_demo_tells_the_whole_story(demo_run: tuple[Path, str]) -> None:
     workdir, out = demo_run
     steps = [ln for ln in out.splitlines() if ln.startswith("[")]
-    assert [s.split("]")[0] + "]" for s in steps] == [f"[{i}/9]" for i in range(1, 10)]
+    assert [s.split("]")[0] + "]" for s in steps] == [f"[{i}/10]" for i in range(1, 11)]
     for command in (
         "$ pedigree init",
         "$ pedigree run -e quant-data -n prepare -- python prepare.py",
@@ -55,6 +55,7 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Path, str]) -> None:
         "--note 'independent review of the backtest and its selection'",
         "$ pedigree lineage model:ma-crossover@production --up",
         "$ pedigree plot last --x window --y sharpe --by instrument -o sharpe_vs_window.png",
+        "$ pedigree audit anchor --json",
     ):
         assert f"  {command}\n" in out, command
     assert "prices@v1  blake3:" in out
@@ -118,7 +119,7 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Path, str]) -> None:
     listed = subprocess.run(command, shell=True, env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
     assert "ma-crossover" in listed.stdout
-    plot_line = out.splitlines()[-2]
+    plot_line = out.splitlines()[-3]
     assert plot_line == f"plot: {workdir / 'sharpe_vs_window.png'}"
 
 
@@ -134,6 +135,25 @@ def test_the_demo_leaves_a_real_plot_and_a_clean_recorded_workspace(
                             text=True, check=True)  # fmt: skip
     assert status.stdout == ""  # data, results and the plot are ignored; the code is committed
     assert (workdir / ".pedigree" / "pedigree.db").exists()  # the embedded store, not PEDIGREE_URI
+
+
+def test_the_demo_ends_by_bundling_the_winner_and_verifying_it(
+    demo_run: tuple[Path, str],
+) -> None:
+    workdir, out = demo_run
+    bundle = workdir / "winner.pedigree"
+    assert bundle.is_file()
+    assert "  $ pedigree bundle " in out
+    assert "-o winner.pedigree --json\n" in out
+    assert "  $ pedigree bundle verify winner.pedigree --anchor blake3:" in out
+    assert "  verified in " in out
+    # Checked again here from an empty folder, with nothing but the file.
+    empty = workdir.parent / "regulator"
+    empty.mkdir()
+    argv = [sys.executable, "-m", "pedigree.cli.main", "bundle", "verify", str(bundle)]
+    proc = subprocess.run(argv, cwd=empty, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok: run ")
 
 
 def test_the_demo_will_not_delete_a_folder_it_did_not_make(tmp_path: Path) -> None:

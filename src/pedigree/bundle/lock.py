@@ -29,7 +29,7 @@ import os
 import re
 import subprocess
 import sys
-from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 __all__ = ["package_lock"]
@@ -59,17 +59,47 @@ def _sys_path(executable: str | None) -> list[str] | None:
     return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else None
 
 
-def _hashes(dist: metadata.Distribution) -> dict[str, str]:
+def _hashes(info: Path) -> dict[str, str]:
     try:
-        direct = json.loads(dist.read_text("direct_url.json") or "null")
-    except ValueError:
+        direct = json.loads((info / "direct_url.json").read_text())
+    except (OSError, ValueError):
         return {}
-    archive = (direct or {}).get("archive_info") or {}
+    archive = (direct or {}).get("archive_info") or {} if isinstance(direct, dict) else {}
     found = dict(archive.get("hashes") or {})
     if not found and isinstance(archive.get("hash"), str) and "=" in archive["hash"]:
         algo, _, value = archive["hash"].partition("=")
         found[algo] = value
     return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _installed(paths: list[str]) -> dict[tuple[str, str], Path]:
+    """Every ``NAME-VERSION.dist-info`` folder along ``paths`` by (normalised name, version),
+    the first one winning as on ``sys.path``. Read from the folder names (which installers
+    write from the metadata), not by parsing hundreds of METADATA files."""
+    out: dict[tuple[str, str], Path] = {}
+    for folder in paths:
+        try:
+            entries = sorted(os.scandir(folder or "."), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".dist-info"):
+                continue
+            name, sep, version = entry.name[: -len(".dist-info")].partition("-")
+            if sep:
+                out.setdefault((_norm(name), version), Path(entry.path))
+    return out
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
 
 
 def package_lock(
@@ -81,23 +111,20 @@ def package_lock(
     paths = _sys_path(env.get("executable")) if paths is None else paths
     if paths is None:
         return None
-    installed: dict[str, metadata.Distribution] = {}
-    for dist in metadata.distributions(path=paths):
-        name = dist.metadata["Name"] if dist.metadata else None
-        if name and _norm(name) not in installed:
-            installed[_norm(name)] = dist
+    installed = _installed(paths)
     out: list[dict[str, Any]] = []
     for name, version, *_ in env.get("packages") or []:
-        found = installed.get(_norm(name))
+        info = installed.get((_norm(name), version))
         item: dict[str, Any] = {"name": name, "version": version, "found": False}
-        if found is not None and found.version == version:
-            record = found.read_text("RECORD")
+        if info is not None:
+            record = _read(info / "RECORD")
             item.update(
                 found=True,
-                installer=(found.read_text("INSTALLER") or "").strip() or None,
-                hashes=_hashes(found),
+                installer=(_read(info / "INSTALLER") or "").strip() or None,
+                hashes=_hashes(info),
                 record=(
-                    "sha256:" + hashlib.sha256(record.encode()).hexdigest()
+                    "sha256:"
+                    + hashlib.sha256(record.encode("utf-8", "surrogateescape")).hexdigest()
                     if record is not None
                     else None
                 ),
