@@ -58,6 +58,11 @@ ignore = []
 # Approving a sweep's best trial whose Deflated Sharpe Ratio (`pedigree sweep assess`) is below
 # this needs `pedigree approve RUN --override "reason"`; the audit log records the reason.
 # min_dsr = 0.95
+# Four eyes: refuse an approval by the run's author (or by whoever recorded what it read).
+# Defaults to true on a local store, false on the team server (docs/server.md).
+# allow_self = false
+# Distinct approvals before a run counts as approved (shown by `pedigree show`).
+# required = 1
 """
 
 
