@@ -303,22 +303,29 @@ class MlflowSource:
     def _sql_histories(self, runs: list[SourceRun]) -> dict[str, dict[str, list[Any]]]:
         """:meth:`histories` from a SQL tracking store in one query, in MLflow's order (as
         ``get_metric_history`` gives them: by time, step and value), NaN as MLflow marks it."""
-        import sqlalchemy as sa
         from mlflow.store.tracking.dbmodels.models import SqlMetric
 
-        m = SqlMetric.__table__.c
+        table = SqlMetric.__tablename__
         found: dict[str, dict[str, list[Any]]] = {r.run_id: {} for r in runs}
-        query = (
-            sa.select(m.run_uuid, m.key, m.step, m.value, m.is_nan, m.timestamp)
-            .where(m.run_uuid.in_([r.run_id for r in runs]))
-            .order_by(m.run_uuid, m.key, m.timestamp, m.step, m.value)
-        )
+        ids = [r.run_id for r in runs]
         with self._engine.connect() as conn:
-            for run_id, key, step, value, is_nan, ts in conn.execute(query):
-                points = found[run_id].get(key)
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            # Plain SQL through the driver: no per-row type processing (is_nan comes back as
+            # 0/1 or a boolean, both of which read as false/true).
+            q = conn.dialect.identifier_preparer.quote  # key and timestamp are reserved words
+            run, key, step, value, is_nan, ts = (
+                q(c) for c in ("run_uuid", "key", "step", "value", "is_nan", "timestamp")
+            )
+            sql = (
+                f"SELECT {run}, {key}, {step}, {value}, {is_nan}, {ts} FROM {q(table)} "
+                f"WHERE {run} IN ({', '.join([mark] * len(ids))}) "
+                f"ORDER BY {run}, {key}, {ts}, {step}, {value}"
+            )
+            for run_id, name, number, val, nan, ms in conn.exec_driver_sql(sql, tuple(ids)):
+                points = found[run_id].get(name)
                 if points is None:
-                    points = found[run_id][key] = []
-                points.append([int(step), None if is_nan else float(value), ts / 1000.0])
+                    points = found[run_id][name] = []
+                points.append([int(number), None if nan else float(val), ms / 1000.0])
         return found
 
     def artifacts(self, run: SourceRun, dst: Path) -> list[tuple[str, Path]]:
