@@ -14,6 +14,9 @@ the DSR and a 12,870-split CSCV): one warm-up, then the median of 5.
 from __future__ import annotations
 
 import json
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,10 +81,17 @@ def main(argv: list[str]) -> int:
         built = time.perf_counter() - start
         argv_ = [*PEDIGREE, "sweep", "assess", sweep_id, "--json"]
 
+        cpu: list[float] = []
+
         def assess() -> None:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run(argv_, cwd=root, check=True, capture_output=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
         seconds, samples = median_seconds(assess, repeat=5, warmup=1)
+        # CPU time (user + system) of the process: the steadier figure on a busy machine.
+        cpu_seconds = statistics.median(cpu[1:])
         out = subprocess.run(argv_, cwd=root, check=True, capture_output=True, text=True).stdout
         result = json.loads(out)
     print(f"  {trials} trials x {observations} returns built in {built:.1f}s")
@@ -91,6 +101,7 @@ def main(argv: list[str]) -> int:
         f"{seconds:.2f} s",
         f"target <= {TARGET_SECONDS:g} s {'OK' if ok else 'MISSED'}",
     )
+    print(f"  cpu time of the process (median): {cpu_seconds:.2f} s; load {os.getloadavg()[0]:.1f}")
     print(
         f"  N {result['trials']}, N_eff {result['effective_trials']:.1f}, "
         f"DSR {result['dsr']:.3f}, PBO {result['pbo']:.3f}"
@@ -101,6 +112,7 @@ def main(argv: list[str]) -> int:
             "trials": trials,
             "observations": observations,
             "assess_seconds": seconds,
+            "assess_cpu_seconds": cpu_seconds,
             "samples": samples,
             "target_seconds": TARGET_SECONDS,
             "quick": quick,
