@@ -14,6 +14,7 @@ members (git bundles, patches, untracked files), and what the rest (records, eve
 environment, manifest) adds.
 
     python benchmarks/bench_bundle.py                       # runs the full demo first (~90 s)
+    python benchmarks/bench_bundle.py --quick               # the demo with 4 backtests
     python benchmarks/bench_bundle.py --workdir /tmp/quant  # a workspace the demo made
 """
 
@@ -74,13 +75,15 @@ def sizes(bundle: Path) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, help="a workspace the quant demo made")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="the demo with 4 backtests")
+    args, _ = parser.parse_known_args()  # benchmarks/run.py hands every bench its flags
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as tmp:
         workdir = args.workdir
         if workdir is None:
             workdir = Path(tmp) / "workspace"
-            _run([sys.executable, str(ROOT / "examples/quant/demo.py"), "--workdir", str(workdir)],
-                 cwd=ROOT)  # fmt: skip
+            small = ["--instruments", "AAPL,SP500", "--windows", "50,200"] if args.quick else []
+            demo = [sys.executable, str(ROOT / "examples/quant/demo.py"), "--workdir", str(workdir)]
+            _run([*demo, *small], cwd=ROOT)
         made = workdir / "winner.pedigree"
         winner = json.loads(zipfile.ZipFile(made).read("manifest.json"))["target"]["nodes"][0]["id"]
         anchor = json.loads(_run([*PEDIGREE, "audit", "anchor", "--json"], workdir))["digest"]
