@@ -384,6 +384,8 @@ def assess(
         own = any(h.get("pid") == command_pid for h in hellos)
         if not hellos:
             what = f"{_program(command, search_path)} is not a Python program"
+            if _is_python(command, search_path):  # python -I, -E or -S ignores the hook
+                what = f"{_program(command, search_path)} did not run Pedigree's hook (-I, -E, -S?)"
             return FileCapture(
                 OFF, (*reasons, f"{what}: nothing was traced (use --trace os)"), trace
             )

@@ -159,6 +159,34 @@ def _hash_outputs(
     return out
 
 
+def _same_notebooks(
+    ctx: Context, root: Path, outputs: list[dict[str, Any]], produced: dict[str, str | None]
+) -> list[str]:
+    """Executed notebooks whose bytes differ but whose cells (source and outputs) are the same:
+    execution counts, timings and metadata change on every run. Their reproduced digest is
+    taken as the original's for the verdict, with a note."""
+    from pedigree.capture.notebooks import notebook_fingerprint
+    from pedigree.digest import Digest
+
+    notes: list[str] = []
+    for o in outputs:
+        rel, digest = o["path"], o["digest"]
+        if not rel.endswith(".ipynb") or produced.get(rel) in (None, digest):
+            continue
+        try:
+            before = notebook_fingerprint(ctx.objects.get_bytes(Digest.parse(digest)))
+            after = notebook_fingerprint((root / rel).read_bytes())
+        except (OSError, PedigreeError, ValueError):
+            continue
+        if before is not None and before == after:
+            produced[rel] = digest
+            notes.append(
+                f"{rel}: the same cells and outputs as the original (compared as a notebook: "
+                "execution counts, timings and metadata ignored)"
+            )
+    return notes
+
+
 def _record_failure(
     ctx: Context, original: dict[str, Any], reason: str, details: dict[str, Any]
 ) -> Reproduction:
@@ -376,6 +404,7 @@ def _reproduce(
         return Reproduction(result.run_id, original["id"], "failed", details)
 
     produced = _hash_outputs(ctx, ws.root, [o["path"] for o in outputs])
+    notes += _same_notebooks(ctx, ws.root, outputs, produced)
     judged = compare(
         outputs={o["path"]: (o["digest"], produced[o["path"]]) for o in outputs},
         stdout=None if ignore_stdout else (original["stdout_digest"], rep["stdout_digest"]),

@@ -199,6 +199,8 @@ def launch(
     )
     code_thread.start()
 
+    from pedigree.capture.notebooks import papermill_params
+
     run_id = recording.create_run(
         ctx,
         experiment=spec.experiment or "default",
@@ -207,7 +209,8 @@ def launch(
         parent_id=spec.parent_id,
         command=spec.argv,
         cwd=cwd,
-        params=spec.params,
+        # `papermill in.ipynb out.ipynb -p window 50`: the notebook's parameters are the run's
+        params={**papermill_params(spec.argv), **spec.params},
         seed=spec.seed,
         tags=spec.tags,
     )

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pedigree.capture.environment import Environment
     from pedigree.capture.filehook import Listener
     from pedigree.capture.files import FileCapture
+    from pedigree.capture.notebooks import CellRecorder
     from pedigree.client.run import ActiveRun
 
 __all__ = ["THIS_INTERPRETER", "Recorder", "RunCapture", "StoreSink", "capture_run", "start_run"]
@@ -302,12 +303,19 @@ class StoreSink(RecordSink):
         # The heartbeat thread flushes buffered metrics too: one record at a time.
         self._write_lock = threading.Lock()
         self._files: Listener | None = None
+        self._cells: CellRecorder | None = None
 
     def start(self, run: ActiveRun) -> None:
         from pedigree.capture.filehook import listen
 
         # What the script opens from now until the run ends (pedigree.capture.filehook).
         self._files = listen()
+        # In a Jupyter kernel: the cells executed while the run is active.
+        from pedigree.capture.notebooks import CellRecorder
+
+        self._cells = CellRecorder()
+        if not self._cells.start():
+            self._cells = None
         self._capture_thread = threading.Thread(
             target=self._run_capture, name=f"pedigree-capture-{self.run_id[:8]}", daemon=True
         )
@@ -345,6 +353,13 @@ class StoreSink(RecordSink):
         self._stop.set()
         if self._capture_thread is not None:
             self._capture_thread.join()
+        notebook = self._cells.stop() if self._cells is not None else None
+        if notebook is not None and self._capture is not None:
+            self._capture = RunCapture(
+                self._capture.code,
+                self._capture.environment,
+                {**self._capture.invocation, "notebook": notebook},
+            )
         files = None
         if self._files is not None:
             from pedigree.capture.files import assess
