@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import CliResult, Project
 
 
+@pytest.mark.slow
 def test_users_and_tokens_end_to_end(any_project: Project) -> None:
     p = any_project.pedigree
     added = p("users", "add", "maria", "--role", "admin", "--json")

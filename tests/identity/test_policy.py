@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.conftest import Project
 
 from pedigree.config import Project as ConfigProject
@@ -28,6 +29,7 @@ def _run(project: Project, user: str, *args: str) -> str:
     return str(json.loads(show.out)["id"])
 
 
+@pytest.mark.slow
 def test_by_default_a_local_researcher_approves_their_own_run(project: Project) -> None:
     run = _run(project, "ann")
     res = project.pedigree("approve", run, env={"PEDIGREE_USER": "ann"})
@@ -36,6 +38,7 @@ def test_by_default_a_local_researcher_approves_their_own_run(project: Project) 
     assert "policy.changed" not in [e["kind"] for e in events]  # nothing configured, nothing said
 
 
+@pytest.mark.slow
 def test_four_eyes_refuses_the_author_and_counts_distinct_approvers(project: Project) -> None:
     _configure(project, allow_self=False, required=2)
     run = _run(project, "ann")
@@ -68,6 +71,7 @@ def test_four_eyes_refuses_the_author_and_counts_distinct_approvers(project: Pro
     assert project.pedigree("audit", "verify").code == 0
 
 
+@pytest.mark.slow
 def test_the_producer_of_an_input_may_not_approve_its_consumer(project: Project) -> None:
     _configure(project, allow_self=False)
     project.write("make.py", "open('prices.csv', 'w').write('1\\n')\n")
@@ -84,6 +88,7 @@ def test_the_producer_of_an_input_may_not_approve_its_consumer(project: Project)
     assert project.pedigree("approve", consumer, env={"PEDIGREE_USER": "cy"}).code == 0
 
 
+@pytest.mark.slow
 def test_bad_policy_values_are_one_line_errors(project: Project) -> None:
     _configure(project, required=0)
     run = _run(project, "ann")
