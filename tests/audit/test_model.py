@@ -284,6 +284,10 @@ def _event(data: st.DataObject, runs: list[str]) -> list[tuple[str, dict[str, An
             payload["hash"] = "sha256:" + "ab" * 32
             payload["expires_at"] = data.draw(st.none() | st.floats(0, 2e9))
         return [(kind, payload)]
+    if kind == "user.password_set":
+        name = data.draw(st.sampled_from(["u1", "u2"]))
+        digest = "$argon2id$v=19$m=65536,t=3,p=4$" + data.draw(st.sampled_from(["a", "b"])) * 22
+        return [(kind, {"name": name, "hash": digest, "actor": "root", "at": 6.5})]
     if kind == "policy.changed":
         policy = {"allow_self": data.draw(st.booleans()), "required": data.draw(st.integers(1, 3))}
         return [(kind, {"number": data.draw(st.integers(1, 3)), "policy": policy, "at": 8.0})]

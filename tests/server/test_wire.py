@@ -119,3 +119,5 @@ def test_the_reads_served_are_the_public_reader_methods() -> None:
     # Token rows hold the hashes of the tokens' secrets: served to an admin only.
     assert ADMIN_READS <= READ_METHODS
     assert {"token", "tokens"} == ADMIN_READS
+    # The web UI's password hashes never leave the server.
+    assert "password_hash" not in READ_METHODS

@@ -330,6 +330,7 @@ CALLS: dict[str, list[Callable[[Reader], Any]]] = {
     "import_details": [lambda r: r.import_details([B])],
     "users": [lambda r: r.users()],
     "user": [lambda r: r.user("ann")],
+    "password_hash": [lambda r: r.password_hash("ann"), lambda r: r.password_hash("nobody")],
     "tokens": [lambda r: r.tokens(), lambda r: r.tokens("ann")],
     "token": [lambda r: r.token("0" * 16)],
     "policy": [lambda r: r.policy()],

@@ -20,10 +20,13 @@ them. A token's text is returned once, by :meth:`TokensAPI.create`, and stored o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pedigree.context import Context
 from pedigree.identity import users as ops
+
+if TYPE_CHECKING:
+    from pedigree.identity.tokens import Principal
 
 __all__ = ["TokensAPI", "UsersAPI"]
 
@@ -47,6 +50,32 @@ class UsersAPI:
     def disable(self, name: str) -> dict[str, Any]:
         """No token of ``name`` authenticates any more; their records stay theirs."""
         return ops.disable_user(self._ctx, name)
+
+    def passwd(self, name: str, password: str) -> dict[str, Any]:
+        """Set ``name``'s password for the web UI's login (recorded as its argon2id hash)."""
+        from pedigree.identity.passwords import set_password
+
+        return set_password(self._ctx, name, password)
+
+    def check_password(self, name: str, password: str) -> Principal:
+        """Who signs in with this user name and password (the team server's login page), or
+        ``AuthError``; reads only."""
+        from pedigree.identity.passwords import check_password
+
+        with self._ctx.read() as reader:
+            return check_password(reader, name, password)
+
+    def principal(self, name: str) -> Principal | None:
+        """``name`` as the server authorizes them now (None: unknown or disabled): a browser
+        session is re-checked on every request, so a role change or a disabled user takes
+        effect at once."""
+        from pedigree.identity.tokens import Principal
+
+        with self._ctx.read() as reader:
+            user = reader.user(name)
+        if user is None or user.disabled:
+            return None
+        return Principal(user.name, user.role, "session")
 
 
 class TokensAPI:

@@ -113,7 +113,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("digest", "kind", "size", "run_id", "path", "note", "actor", "at", "selection"),
     ),
     "model_aliases": (("name", "alias", "number"), ("version", "previous", "actor", "at")),
-    "users": (("name",), ("role", "disabled", "created_at", "created_by", "updated_at")),
+    "users": (
+        ("name",),
+        ("role", "disabled", "created_at", "created_by", "updated_at", "password_hash"),
+    ),
     "tokens": (
         ("id",),
         (
@@ -568,7 +571,7 @@ class Model:
         if name in self._users:
             raise ModelError(f"user {name!r} added twice")
         at = p.get("at", 0.0)
-        row = self._users[name] = [name, p["role"], False, at, p.get("actor"), at]
+        row = self._users[name] = [name, p["role"], False, at, p.get("actor"), at, None]
         self._put_user((name,), tuple(row), seq, HELD)
 
     def _user_role_changed(self, seq: int, p: dict[str, Any]) -> None:
@@ -579,6 +582,11 @@ class Model:
     def _user_disabled(self, seq: int, p: dict[str, Any]) -> None:
         row = self._user(p["name"], "user.disabled")
         row[2], row[5] = True, p.get("at", 0.0)
+        self._put_user((row[0],), tuple(row), seq, HELD)
+
+    def _user_password_set(self, seq: int, p: dict[str, Any]) -> None:
+        row = self._user(p["name"], "user.password_set")
+        row[6], row[5] = p["hash"], p.get("at", 0.0)
         self._put_user((row[0],), tuple(row), seq, HELD)
 
     def _token_created(self, seq: int, p: dict[str, Any]) -> None:
@@ -650,6 +658,7 @@ FOLDS: dict[type[ev.Event], str] = {
     ev.UserAdded: "_user_added",
     ev.UserRoleChanged: "_user_role_changed",
     ev.UserDisabled: "_user_disabled",
+    ev.UserPasswordSet: "_user_password_set",
     ev.TokenCreated: "_token_created",
     ev.TokenRevoked: "_token_revoked",
     ev.PolicyChanged: "_policy_changed",

@@ -38,6 +38,7 @@ def users() -> None:
       pedigree users set-role ben reviewer
       pedigree users ls --json
       pedigree users disable ben
+      pedigree users passwd ben
     """
 
 
@@ -116,3 +117,37 @@ def disable(name: str, as_json: bool) -> None:
         emit_json(u)
         return
     console().print(f"disabled {u['name']}: their tokens no longer authenticate", markup=False)
+
+
+@users.command()
+@click.argument("name")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (no prompt).",
+)
+@json_option
+def passwd(name: str, password_stdin: bool, as_json: bool) -> None:
+    """Set NAME's password for the web UI's login page (`pedigree server`).
+
+    Asked twice, not shown; at least 12 characters. Stored as its argon2id hash in the audit
+    chain (user.password_set), never printed. API tokens are unaffected.
+
+    \b
+    Examples:
+      pedigree users passwd ben
+      printf '%s\\n' "$PASSWORD" | pedigree users passwd ben --password-stdin
+    """
+    import sys
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True, err=True
+        )
+    done = tracker().users.passwd(name, password)
+    if as_json:
+        emit_json(done)
+        return
+    console().print(f"password set for {name}", markup=False)

@@ -64,6 +64,7 @@ KIND_CAPABILITY: dict[str, str] = {
     "user.added": "admin",
     "user.role_changed": "admin",
     "user.disabled": "admin",
+    "user.password_set": "admin",
     "token.created": "admin",
     "token.revoked": "admin",
     "policy.changed": "admin",

@@ -63,6 +63,7 @@ __all__ = [
     "TreeRecorded",
     "UserAdded",
     "UserDisabled",
+    "UserPasswordSet",
     "UserRoleChanged",
     "event",
     "log_payload",
@@ -602,6 +603,26 @@ class UserDisabled(Event):
 
     def __post_init__(self) -> None:
         _check_user_name(self.name)
+        _check_time(self.at, "at")
+
+
+@_kind("user.password_set")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserPasswordSet(Event):
+    """User ``name`` signs in to the web UI with a password whose argon2id ``hash`` this is
+    (never the password; the hash is not shown by ``users ls`` nor written to any log)."""
+
+    name: str
+    hash: str
+    actor: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_user_name(self.name)
+        if not isinstance(self.hash, str) or not self.hash.startswith("$argon2id$"):
+            raise InvalidValue("a password is recorded as its argon2id hash")
+        if len(self.hash) > 250:
+            raise InvalidValue("a password hash is at most 250 characters")
         _check_time(self.at, "at")
 
 

@@ -460,6 +460,16 @@ def _user_disabled(conn: Connection, p: dict[str, Any]) -> None:
     )
 
 
+@projector(ev.UserPasswordSet)
+def _user_password_set(conn: Connection, p: dict[str, Any]) -> None:
+    _require_user(conn, p["name"])
+    conn.execute(
+        t.users.update()
+        .where(t.users.c.name == p["name"])
+        .values(password_hash=p["hash"], updated_at=p.get("at", 0.0))
+    )
+
+
 @projector(ev.TokenCreated)
 def _token_created(conn: Connection, p: dict[str, Any]) -> None:
     _require_user(conn, p["user"])

@@ -53,12 +53,14 @@ _OFFLINE_ANSWERS: dict[str, Any] = {
 # Reads the server answers an admin only: token rows (the hashes of the tokens' secrets), for
 # `pedigree tokens ls/create/revoke` through the server.
 ADMIN_READS = frozenset({"token", "tokens"})
+# Reads the server answers nobody: the web UI's password hashes are checked on the server only.
+SERVER_ONLY_READS = frozenset({"password_hash"})
 
 
 def _read_methods() -> frozenset[str]:
     names = set()
     for name in dir(Reader):
-        if name.startswith("_"):
+        if name.startswith("_") or name in SERVER_ONLY_READS:
             continue
         attr = inspect.getattr_static(Reader, name)
         if isinstance(attr, property | classmethod | staticmethod):
