@@ -120,3 +120,19 @@ def test_sync_policy_records_only_changes(project: Project) -> None:
     assert row.policy == {"allow_self": False, "required": 2}
     log = json.loads(project.pedigree("audit", "log", "--json").out)
     assert [e["identity"] for e in log if e["kind"] == "policy.changed"] == ["authenticated"] * 2
+
+
+def test_who_added_a_dataset_version_may_not_approve_it(
+    project: Project,
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _configure(project, allow_self=False)
+    project.write("prices.csv", "1\n")
+    monkeypatch.setenv("PEDIGREE_USER", "ann")
+    assert cli("data", "add", "prices.csv", "--name", "prices").code == 0
+    res = cli("approve", "prices@v1")
+    assert res.code == 9
+    assert res.err.strip().startswith("error: ann added prices@v1 and cannot approve it")
+    monkeypatch.setenv("PEDIGREE_USER", "bob")
+    assert cli("approve", "prices@v1").code == 0

@@ -184,12 +184,15 @@ def review(
         extra: dict[str, Any] = {}
         if recorded_override is not None:
             extra["override"] = recorded_override
-        if target_type == "run" and four_eyes is not None:
-            from pedigree.identity.policy import check_approval
+        if four_eyes is not None and target_type in ("run", "dataset"):
+            from pedigree.identity.policy import check_approval, check_dataset_approval
 
             # Four eyes ([approvals] allow_self = false): not the run's author, nor the
-            # producer of what it read (SelfApproval, exit 9).
-            check_approval(reader, actor=ctx.user, run_id=key, policy=four_eyes)
+            # producer of what it read, nor who added the dataset version (SelfApproval, exit 9).
+            if target_type == "run":
+                check_approval(reader, actor=ctx.user, run_id=key, policy=four_eyes)
+            else:
+                check_dataset_approval(reader, actor=ctx.user, ref=key, policy=four_eyes)
         if target_type == "run":
             from pedigree.selection.context import selection_context
 

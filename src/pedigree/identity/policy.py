@@ -46,6 +46,7 @@ __all__ = [
     "Policy",
     "approval_status",
     "check_approval",
+    "check_dataset_approval",
     "check_events",
     "configured_policy",
     "effective_policy",
@@ -162,16 +163,30 @@ def check_approval(reader: Reader, *, actor: str, run_id: str, policy: Policy) -
             )
 
 
+def check_dataset_approval(reader: Reader, *, actor: str, ref: str, policy: Policy) -> None:
+    """Raise :class:`SelfApproval` when ``policy`` forbids ``actor`` to approve dataset version
+    ``ref`` (``NAME@vN``) because they added it."""
+    if policy.allow_self:
+        return
+    name, _, version = ref.rpartition("@v")
+    found = reader.dataset_version(name, int(version)) if version.isdigit() else None
+    if found is not None and found.user == actor:
+        raise SelfApproval(
+            f"{actor} added {ref} and cannot approve it: [approvals] allow_self is false "
+            "(four eyes); ask another reviewer"
+        )
+
+
 def check_events(reader: Reader, events: Sequence[Event], *, actor: str, policy: Policy) -> None:
     """Check every approval among ``events`` against ``policy`` (the team server calls this
     before it appends a batch, so a client cannot skip the check)."""
     for event in events:
-        if (
-            isinstance(event, ApprovalRecorded)
-            and event.decision == "approved"
-            and event.target_type == "run"
-        ):
+        if not isinstance(event, ApprovalRecorded) or event.decision != "approved":
+            continue
+        if event.target_type == "run":
             check_approval(reader, actor=actor, run_id=event.target, policy=policy)
+        elif event.target_type == "dataset":
+            check_dataset_approval(reader, actor=actor, ref=event.target, policy=policy)
 
 
 def approval_status(reviews: Sequence[dict[str, Any]], required: int) -> dict[str, Any]:
