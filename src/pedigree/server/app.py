@@ -517,6 +517,13 @@ def create_app(
         )
         return report.to_json()
 
+    # MLflow's client, unchanged, records here (pedigree.server.mlflow_api, docs/mlflow.md).
+    from pedigree.server.mlflow_api import mlflow_router
+
+    app.include_router(
+        mlflow_router(principal_of, lambda w: tracker(Actor(w.user, True)).ctx, scratch)
+    )
+
     return app
 
 

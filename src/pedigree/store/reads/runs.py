@@ -130,6 +130,11 @@ class RunReads:
                 out[run.id] = run
         return out
 
+    def experiment_names(self) -> list[str]:
+        """Every experiment name a run carries, sorted (the (experiment, id) index answers it;
+        the MLflow endpoint derives experiment ids from these)."""
+        return [str(n) for n in self.db.scalars("SELECT DISTINCT experiment FROM runs ORDER BY 1")]
+
     def params(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {i: {} for i in ids}
         for chunk in chunked(ids):
