@@ -524,6 +524,13 @@ def create_app(
         mlflow_router(principal_of, lambda w: tracker(Actor(w.user, True)).ctx, scratch)
     )
 
+    # The web UI at / behind a login (docs/ui.md); the API routes above are matched first and
+    # their tokens work as before.
+    with contextlib.suppress(ImportError):  # without jinja2: the API alone
+        from pedigree.web import create_ui
+        from pedigree.web.auth import SessionAuth
+
+        app.mount("/", create_ui(tracker, auth=SessionAuth(tracker)))
     return app
 
 

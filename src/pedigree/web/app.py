@@ -391,10 +391,18 @@ def create_ui(tracker_factory: TrackerFactory, *, auth: Auth | None = None) -> S
             )
         return HTMLResponse(f"<!doctype html><title>Error</title><p>error: {message}</p>", 500)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        message = f"no route {request.method} {request.url.path}"
+        if request.url.path.startswith("/api/"):  # the team server's JSON error, as its own
+            code = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "HTTPError")
+            return JSONResponse({"error": {"code": code, "message": message}}, status)
+        return render(request, "error.html", {"message": message}, status=status)
+
     return Starlette(
         routes=routes,
         middleware=[Middleware(_SecurityHeaders)],
-        exception_handlers={Exception: internal},
+        exception_handlers={Exception: internal, 404: not_found, 405: not_found},
     )
 
 
