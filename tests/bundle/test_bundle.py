@@ -247,3 +247,29 @@ def test_archive_hashes_the_installer_recorded_are_in_the_lock(tmp_path: Path) -
     assert alpha["installer"] == "pip"
     assert alpha["record"].startswith("sha256:")
     assert beta == {"name": "beta", "version": "2.0", "found": False}
+
+
+def test_a_run_claimed_authenticated_fails_even_resealed(
+    cli, bundled: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Whether a run's author was authenticated is the run.created event's (its digest covers
+    it), not the record's to say."""
+    from pedigree.bundle import format as fmt
+
+    with zipfile.ZipFile(bundled) as zin:
+        manifest = json.loads(zin.read("manifest.json"))
+        run = next(n for n in zin.namelist() if n.startswith("records/runs/"))
+        rec = json.loads(zin.read(run))
+    assert rec["identity"] == {"user": "tester", "recorded_by": "tester", "trust": "self-declared"}
+    rec["identity"]["trust"] = "authenticated"
+    new = json.dumps(rec).encode()
+    for m in manifest["members"]:
+        if m["path"] == run:
+            m.update(digest=fmt.digest_bytes(new), size=len(new))
+    sealed = fmt.manifest_bytes(fmt.seal(manifest))
+    bad = tmp_path / "claimed.pedigree"
+    _rewrite(bundled, bad, lambda n, d: new if n == run else sealed if n == "manifest.json" else d)
+    res = cli("bundle", "verify", str(bad), "--json")
+    assert res.code == 5
+    problem = "its identity (who recorded it, and how) differs from the run.created event"
+    assert {"part": run, "problem": problem} in json.loads(res.out)["problems"]

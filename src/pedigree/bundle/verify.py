@@ -197,6 +197,8 @@ def _fold_run(events: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
         "untracked": [],
         "environment": None,
         "experiment": None,
+        "identity": None,
+        "recorded_by": None,
         "events": 0,
     }
     for ev in events:
@@ -209,6 +211,8 @@ def _fold_run(events: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
         kind = ev["kind"]
         if kind == "run.created":
             out["experiment"] = p.get("experiment")
+            out["identity"] = ev.get("identity") or "self-declared"
+            out["recorded_by"] = ev.get("actor")
         elif kind == "run.updated" and "experiment" in p:
             out["experiment"] = p["experiment"]
         elif kind == "run.params":
@@ -266,6 +270,11 @@ def _check_run(rec: dict[str, Any], folded: dict[str, Any], part: str, rep: _Rep
         rep.fail(part, "exit code differs from the run.ended event")
     if rec.get("experiment") != folded["experiment"]:
         rep.fail(part, "experiment differs from the events")
+    identity = rec.get("identity") or {}
+    if identity.get("trust") != folded["identity"] or (
+        "recorded_by" in identity and identity["recorded_by"] != folded["recorded_by"]
+    ):
+        rep.fail(part, "its identity (who recorded it, and how) differs from the run.created event")
     fields = ("digest", "size", "kind")
     io = {
         (role, item["path"]): tuple(item.get(f) for f in fields)

@@ -110,10 +110,6 @@ def _collect(ctx: Context, target: str, cwd: str | os.PathLike[str] | None) -> d
         records = load_records(reader, run_ids, detail=True)
         for rec in records:
             rec["metric_history"] = [list(p) for p in reader.metric_history(rec["id"])]
-            rec["identity"] = {
-                "user": rec.get("user"),
-                "trust": ctx.actor.identity,
-            }
         digests: dict[str, dict[str, Any]] = {}
         for rec in records:
             for item in [*rec.get("inputs", []), *rec.get("outputs", [])]:
@@ -151,6 +147,17 @@ def _collect(ctx: Context, target: str, cwd: str | os.PathLike[str] | None) -> d
         events = contiguous(reader, min(seqs)) if seqs else []
     for ev in events:
         ev["needed"] = ev["seq"] in seqs
+    created = {ev["run_id"]: ev for ev in events if ev["kind"] == "run.created"}
+    for rec in records:
+        # Who recorded the run and how the store knew them, as its run.created event says (the
+        # event's digest covers its identity): "authenticated" through the team server,
+        # "self-declared" otherwise (and on events from before identities were recorded).
+        ev = created.get(rec["id"]) or {}
+        rec["identity"] = {
+            "user": rec.get("user"),
+            "recorded_by": ev.get("actor"),
+            "trust": ev.get("identity") or "self-declared",
+        }
     return {
         "lineage": lineage,
         "records": records,
