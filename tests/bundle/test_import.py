@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -96,4 +97,27 @@ def test_an_unverified_bundle_is_refused_and_nothing_is_imported(
     anchor = "blake3:" + "2" * 64
     res = project.pedigree("bundle", "import", str(bundled), "--anchor", anchor, cwd=other)
     assert res.code == 5
+    assert json.loads(project.pedigree("runs", "--json", cwd=other).out) == []
+
+
+def test_unsafe_truncated_or_foreign_files_are_refused_in_one_line(
+    project: Project, bundled: Path, tmp_path: Path
+) -> None:
+    slip = tmp_path / "slip.pedigree"
+    shutil.copyfile(bundled, slip)
+    with zipfile.ZipFile(slip, "a") as zf:
+        zf.writestr("../../escaped.txt", b"x")
+    truncated = tmp_path / "truncated.pedigree"
+    truncated.write_bytes(bundled.read_bytes()[:1000])
+    foreign = tmp_path / "foreign.pedigree"
+    with zipfile.ZipFile(foreign, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    other = _other(project, tmp_path)
+    for bad in (slip, truncated, foreign):
+        for args in (("bundle", "import", str(bad)), ("reproduce", str(bad))):
+            res = project.pedigree(*args, cwd=other)
+            assert res.code == 5, (bad, args, res)
+            assert res.err.startswith("error: "), res.err
+            assert res.err.count("\n") == 1, res.err
+    assert not (tmp_path / "escaped.txt").exists()
     assert json.loads(project.pedigree("runs", "--json", cwd=other).out) == []
