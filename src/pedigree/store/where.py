@@ -136,7 +136,10 @@ def _tokenize(text: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise InvalidQuery(f"cannot read {text[pos : pos + 20]!r} at character {pos + 1}")
+            hint = _namespace_hint(text, pos, tokens)
+            raise InvalidQuery(
+                f"cannot read {text[pos : pos + 20]!r} at character {pos + 1}" + hint
+            )
         kind = m.lastgroup or ""
         if kind != "ws":
             tok = m.group()
@@ -145,6 +148,25 @@ def _tokenize(text: str) -> list[_Tok]:
             tokens.append(_Tok(kind, tok, pos))
         pos = m.end()
     return tokens
+
+
+_NAMESPACES = ("metrics", "params", "tags")
+
+
+def _namespace_hint(text: str, pos: int, tokens: list[_Tok]) -> str:
+    """``metric.sharpe``: the word before the dot was meant as a namespace (issue 18)."""
+    if text[pos] != "." or not tokens or tokens[-1].kind not in ("word", "kw"):
+        return ""
+    word = tokens[-1].text
+    if tokens[-1].pos + len(word) != pos:
+        return ""
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), _NAMESPACES, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    key = re.match(r"\.([\w\-/:.]+)", text[pos:])
+    return f": did you mean {close[0]}.{key.group(1) if key else '<name>'}?"
 
 
 def _unquote(s: str) -> str:
@@ -161,8 +183,12 @@ def _field(tok: _Tok) -> Field:
     if tok.kind == "word" and tok.text in ATTRIBUTES:
         return Field("attr", tok.text)
     known = ", ".join(sorted(ATTRIBUTES))
+    import difflib
+
+    close = difflib.get_close_matches(tok.text, sorted(ATTRIBUTES), n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}? " if close else ""
     raise InvalidQuery(
-        f"unknown field {tok.text!r}: use metrics.<name>, params.<name>, tags.<name> "
+        f"unknown field {tok.text!r}: {hint}use metrics.<name>, params.<name>, tags.<name> "
         f"or one of {known}"
     )
 
