@@ -286,3 +286,29 @@ def test_an_unknown_experiment_names_the_known_ones(
     assert res.code == 3
     assert "no MLflow experiment named 'nope'" in res.err
     assert "churn, fraud" in res.err
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_postgresql_store_imports(project: Project, pg_server: Any) -> None:
+    """An MLflow tracking database on PostgreSQL (``postgresql://``, read with psycopg 3)."""
+    import uuid
+
+    name = f"mlflow_{uuid.uuid4().hex[:8]}"
+    uri = pg_server.create_database(name)
+    try:
+        written = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+        info = write_store(project.root.parent / "mlflow-pg", written)
+        code, summary, err = _import(project, "--from", uri)
+        assert code == 0, err
+        assert summary["runs"]["imported"] == 4
+        assert summary["model_versions"]["imported"] == 2
+        runs = _by_name(project)
+        assert runs["baseline"]["imported_from"] == f"mlflow:{info['runs']['baseline']}"
+        history = json.loads(project.pedigree("metrics", runs["baseline"]["id"], "--json").out)
+        assert len(history["loss"]) == 100
+        assert [p["value"] for p in history["acc"]] == [0.5, None, 0.75, 0.9]
+        again = _import(project, "--from", uri)[1]
+        assert again["nothing_new"] is True
+    finally:
+        pg_server.drop_database(name)

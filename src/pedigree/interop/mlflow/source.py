@@ -168,6 +168,18 @@ def _sqlite_path(uri: str) -> Path:
     return path.resolve()
 
 
+def _driver(uri: str) -> str:
+    """``postgresql://`` names psycopg2 to SQLAlchemy (and so to MLflow); Pedigree's postgres
+    extra installs psycopg 3: use it when psycopg2 is not there."""
+    if not uri.startswith("postgresql://"):
+        return uri
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+        return "postgresql+psycopg://" + uri[len("postgresql://") :]
+    return uri
+
+
 def _check_database(uri: str) -> None:
     """A database URI must hold MLflow's tables (checked read-only)."""
     import sqlalchemy as sa
@@ -470,6 +482,7 @@ def open_source(uri: str) -> MlflowSource:
         raise InvalidInput("--from: give the MLflow tracking URI (sqlite:///mlflow.db, ./mlruns)")
     scheme = _scheme(uri)
     if scheme in _DATABASES:
+        uri = _driver(uri)
         _check_database(uri)
         if scheme == "sqlite":
             uri = f"sqlite:///{_sqlite_path(uri)}"
