@@ -164,3 +164,38 @@ def test_tokens_still_work_for_the_api(served: tuple[Server, dict[str, str]]) ->
     assert missing.json()["error"]["message"] == "no route GET /api/v1/nowhere"
     assert server.request("GET", "/healthz").status == 200
     assert Path(server.root).exists()
+
+
+def test_in_chromium_log_in_and_approve(served: tuple[Server, dict[str, str]]) -> None:
+    from playwright.sync_api import sync_playwright
+    from tests.web.test_browser import AXE, CHROMIUM, Checked
+
+    server, runs = served
+    assert AXE.exists(), "make web"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            checked = Checked(browser, server.url)
+            page = checked.goto(f"/runs/{runs['researcher']}")
+            assert "/login" in page.url  # sent to the login page, then back
+            checked.settled("login")
+            page.fill("#username", USERS["reviewer"])
+            page.fill("#password", PASSWORDS["reviewer"])
+            page.click("form.login button[type=submit]")
+            checked.settled()
+            assert page.url.endswith(f"/runs/{runs['researcher']}")
+            assert "rita (reviewer)" in page.locator("header").inner_text()
+            page.fill("#note", "reviewed in the browser")
+            page.click("button[value=approved]")
+            checked.settled()
+            assert "reviewed in the browser" in page.locator("ul.reviews").inner_text()
+            page = checked.goto(f"/runs/{runs['reviewer']}")
+            button = page.locator("button[value=approved]")
+            assert button.is_disabled()
+            assert "four eyes" in (button.get_attribute("title") or "")
+            page.click("header form button[type=submit]")  # sign out
+            page.wait_for_load_state("networkidle")
+            assert "/login" in page.url
+            checked.close()
+        finally:
+            browser.close()

@@ -229,7 +229,8 @@ def create_ui(tracker_factory: TrackerFactory, *, auth: Auth | None = None) -> S
             if viewer is None:
                 if as_json:
                     return error_page(request, Unauthenticated("sign in first"), True)
-                target = urllib.parse.quote(str(request.url.path) + "?" + request.url.query)
+                query = f"?{request.url.query}" if request.url.query else ""
+                target = urllib.parse.quote(request.url.path + query)
                 return RedirectResponse(f"/login?next={target}", status_code=303)
             try:
                 return handler(request, viewer)
