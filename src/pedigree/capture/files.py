@@ -163,6 +163,11 @@ def strace_argv(strace: str, log: str | os.PathLike[str]) -> list[str]:
 # -- the strace log -------------------------------------------------------------------------
 
 _LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)(?:<(.*)>)?")
+# The common case, parsed in one match: `PID openat(DIRFD<dir>, "path", FLAGS[, MODE]) = FD<path>`.
+_OPENAT = re.compile(
+    r'^(\d+)\s+openat\((-?\d+)(?:<((?:[^>\\]|\\.)*)>)?, "((?:[^"\\]|\\.)*)", (0x[0-9a-f]+|\d+)'
+    r"(?:, \d+)?\)\s+=\s+(\d+)(?:<(.*)>)?$"
+)
 _UNFINISHED = re.compile(r"^(\d+)\s+(.*) <unfinished \.\.\.>$")
 _RESUMED = re.compile(r"^(\d+)\s+<\.\.\. \w+ resumed>(.*)$")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -280,6 +285,17 @@ def parse_strace(
             m_r = _RESUMED.match(line)
             if m_r:
                 line = pending.pop(m_r.group(1), "") + m_r.group(2)
+            fast = _OPENAT.match(line)
+            if fast is not None:
+                pid, dirfd, here, given, flags_text, _fd, fd_path = fast.groups()
+                if dirfd == "-100" and here is not None:
+                    cwds[pid] = _unescape(here)
+                if fd_path:
+                    path = _unescape(fd_path)
+                else:
+                    path = absolute(pid, _unescape(here) if here else None, _unescape(given))
+                note(int(flags_text, 0), path)
+                continue
             m = _LINE.match(line)
             if not m:
                 continue
