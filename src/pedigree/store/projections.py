@@ -210,8 +210,16 @@ def _run_captured(conn: Connection, p: dict[str, Any]) -> None:
             code_extra=canonical_json(extra) if extra is not None else None,
             environment_digest=p.get("environment_digest"),
             invocation=canonical_json(p["invocation"]) if p.get("invocation") else None,
+            capture_files=_capture_files(p.get("invocation")),
         )
     )
+
+
+def _capture_files(invocation: Any) -> str | None:
+    """The file-capture mark kept in an invocation (``capture.files``), if any."""
+    mark = invocation.get("capture") if isinstance(invocation, dict) else None
+    files = mark.get("files") if isinstance(mark, dict) else None
+    return files[:16] if isinstance(files, str) else None
 
 
 @projector(ev.RunIO)

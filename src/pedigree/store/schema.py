@@ -56,9 +56,12 @@ runs = sa.Table(
     sa.Column("invocation", sa.Text),  # JSON: argv, cwd, recorded environment variables
     sa.Column("stdout_digest", _DIGEST),
     sa.Column("stderr_digest", _DIGEST),
+    # complete | partial | off: the file-capture mark of the invocation, for impact's count
+    sa.Column("capture_files", sa.String(16)),
     sa.Index(None, "experiment", "id"),
     sa.Index(None, "status"),
     sa.Index(None, "parent_id"),
+    sa.Index(None, "capture_files"),
 )
 
 params = sa.Table(
