@@ -232,13 +232,11 @@ class RunReads:
         return json.loads(data) if data else None
 
     def incomplete_capture(self) -> list[str]:
-        """The ids of the runs whose file capture was ``partial`` or ``off`` (the mark that
-        ``pedigree.capture.files`` keeps in the invocation, whose JSON is canonical: sorted
-        keys, no spaces), oldest first."""
+        """The ids of the runs whose file capture was ``partial`` or ``off`` (the mark of
+        ``pedigree.capture.files``, indexed in ``runs.capture_files``), oldest first."""
         return list(
             self.db.scalars(
-                "SELECT id FROM runs WHERE invocation LIKE :p OR invocation LIKE :o ORDER BY id",
-                {"p": '%"capture":{"files":"partial"%', "o": '%"capture":{"files":"off"%'},
+                "SELECT id FROM runs WHERE capture_files IN ('partial', 'off') ORDER BY id"
             )
         )
 
