@@ -83,6 +83,7 @@ class Server:
     tokens: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()
 
     def local(self, *args: str, **kw: Any) -> CliResult:
         """``pedigree`` on the server's machine, on its store (administration)."""
@@ -130,7 +131,7 @@ class Server:
         assert self.log is not None
         out = open(self.log, "ab")  # noqa: SIM115 - the server's whole life
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "pedigree.cli.main", "server", "--port", str(self.port)],
+            [PYTHON, "-m", "pedigree.cli.main", "server", "--port", str(self.port), *self.args],
             cwd=self.root,
             env=self.env,
             stdout=out,
@@ -171,7 +172,9 @@ def make_user(server: Server, role: str) -> str:
     return token
 
 
-def start_server(base: Path, *, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    base: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Server:
     """A server over a new project under ``base``; ``extra_env`` (``PEDIGREE_URI`` of a
     database, ``PEDIGREE_OBJECTS`` of a bucket...) applies to the server's side."""
     env = base_env(base / "home")
@@ -194,6 +197,7 @@ def start_server(base: Path, *, extra_env: dict[str, str] | None = None) -> Serv
         client_dir=client_dir,
         env=env,
         log=base / "server.log",
+        args=args,
     )
     server.env.update(extra_env or {})
     res = server.local("init")

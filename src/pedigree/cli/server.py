@@ -25,6 +25,14 @@ from pedigree.errors import InvalidInput
     help="Object store: a folder or s3://bucket/prefix (default: this project's).",
 )
 @click.option(
+    "--auth-failures-per-minute",
+    "auth_limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, None),
+    help="Failed authentications one client address may make a minute before it is answered 429.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -32,7 +40,12 @@ from pedigree.errors import InvalidInput
     help="How much the server logs.",
 )
 def server(
-    host: str, port: int, store_uri: str | None, objects_uri: str | None, log_level: str
+    host: str,
+    port: int,
+    store_uri: str | None,
+    objects_uri: str | None,
+    auth_limit: int,
+    log_level: str,
 ) -> None:
     """Serve this project's record to a team, over HTTP with tokens.
 
@@ -74,7 +87,9 @@ def server(
         if store_uri is None:
             raise
         project = Project(Path.cwd())  # a database named by --store needs no project folder
-    app = create_app(project, store_uri=store_uri, objects_uri=objects_uri)
+    app = create_app(
+        project, store_uri=store_uri, objects_uri=objects_uri, failed_auth_limit=auth_limit
+    )
     click.echo(f"pedigree server: http://{host}:{port} (OpenAPI at /openapi.json)", err=True)
     uvicorn.run(
         app,

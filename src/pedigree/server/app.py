@@ -21,18 +21,19 @@ import collections
 import contextlib
 import logging
 import os
+import pathlib
 import re
 import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -65,6 +66,10 @@ _WINDOW = 60.0
 _CHUNK = 1 << 20
 _BATCH_ID = r"^[A-Za-z0-9_.:-]{8,80}$"
 _DIGEST_PATH = re.compile(r"^blake3:[0-9a-f]{64}$")
+
+# Declares the bearer token in the OpenAPI description; a missing or malformed header is
+# answered by principal_of (401, JSON body), not by FastAPI.
+_BEARER = HTTPBearer(auto_error=False, description="an API token: `pedigree tokens create`")
 
 # A batch of events needs one of these (each event then needs its own: ``may_append``).
 _WRITE = "record|review|admin"
@@ -119,6 +124,8 @@ class Seq(BaseModel):
 
 
 class ReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     args: list[Any] = Field(default_factory=list, max_length=64)
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
@@ -129,11 +136,15 @@ class ReadOut(BaseModel):
 
 
 class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: str = Field(min_length=1, max_length=40)
     payload: str = Field(description="the payload as the audit log holds it (canonical JSON)")
 
 
 class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     batch: str = Field(pattern=_BATCH_ID, description="the client's id for this batch")
     expect_head: int | None = Field(
         default=None, ge=0, description="refuse (409) unless the log's head is still this"
@@ -142,6 +153,8 @@ class EventsIn(BaseModel):
 
 
 class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run_id: str = Field(min_length=1, max_length=36)
     host: str = Field(min_length=1, max_length=250)
     pid: int = Field(ge=0, le=2**31 - 1)
@@ -163,12 +176,18 @@ class Verified(BaseModel):
 
 
 class VerifyIn(BaseModel):
-    anchor: str | None = Field(default=None, max_length=80)
+    model_config = ConfigDict(extra="forbid")
+
+    anchor: str | None = Field(
+        default=None, pattern=r"^\s*(blake3:)?[0-9a-fA-F]{64}\s*$", description="audit anchor"
+    )
     max_problems: int = Field(default=50, ge=1, le=10_000)
     tables: bool = True
 
 
 class AuditLogIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run: str | None = Field(default=None, max_length=80)
     actor: str | None = Field(default=None, max_length=250)
     since: float | None = None
@@ -246,7 +265,8 @@ def create_app(
         )
     store = shared_store(uri)
     objects: ObjectStore = open_object_store(objects_uri or project.objects_location)
-    scratch = Path(project.dir if project.dir.is_dir() else tempfile.gettempdir()) / "server-tmp"
+    base = project.dir if project.dir.is_dir() else pathlib.Path(tempfile.gettempdir())
+    scratch = base / "server-tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     limiter = _FailedAuth(failed_auth_limit)
 
@@ -332,8 +352,9 @@ def create_app(
     def need(permission: str) -> Callable[..., Principal]:
         def check(
             request: Request,
-            authorization: Annotated[str | None, Header()] = None,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
         ) -> Principal:
+            authorization = f"{bearer.scheme} {bearer.credentials}" if bearer else None
             who = principal_of(request, authorization)
             if not may_any(who.role, permission):
                 what = permission.replace("|", " or ")
@@ -345,6 +366,9 @@ def create_app(
     def api_for(who: Principal) -> ServerAPI:
         return ServerAPI(tracker(Actor(who.user, authenticated=True)).ctx)
 
+    DigestPath = Annotated[
+        str, Path(pattern=_DIGEST_PATH.pattern, description="blake3:<64 hex digits>")
+    ]
     Reader_ = Annotated[Principal, Depends(need("read"))]
     Recorder = Annotated[Principal, Depends(need("record"))]
     Writer = Annotated[Principal, Depends(need(_WRITE))]
@@ -417,12 +441,16 @@ def create_app(
         return Digest.parse(text)
 
     @app.head("/api/v1/objects/{digest}", tags=["objects"])
-    def has_object(digest: str, who: Reader_) -> Response:
+    def has_object(digest: DigestPath, who: Reader_) -> Response:
         """200 with the size when the server holds the object, 404 otherwise."""
         d = _digest(digest)
+        # No body (HEAD); the media type is the one the route answers otherwise.
         if not objects.has(d):
-            return Response(status_code=404)
-        return Response(status_code=200, headers={"Content-Length": str(objects.size(d))})
+            return Response(status_code=404, media_type="application/json")
+        size = str(objects.size(d))
+        return Response(
+            status_code=200, headers={"Content-Length": size}, media_type="application/json"
+        )
 
     @app.get(
         "/api/v1/objects/{digest}",
@@ -430,7 +458,7 @@ def create_app(
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}},
     )
-    def get_object(digest: str, who: Reader_) -> Response:
+    def get_object(digest: DigestPath, who: Reader_) -> Response:
         """The object's bytes, streamed (verified against the digest first)."""
         d = _digest(digest)
         fd, tmp = tempfile.mkstemp(dir=scratch, prefix="get-")
@@ -459,7 +487,7 @@ def create_app(
             }
         },
     )
-    async def put_object(digest: str, request: Request, who: Recorder) -> Stored:
+    async def put_object(digest: DigestPath, request: Request, who: Recorder) -> Stored:
         """Store bytes under their digest. The body streams to a temporary file, hashed as it
         arrives; bytes that do not hash to the digest are refused (422) and nothing is stored.
         An object already held is not written again."""
@@ -493,7 +521,7 @@ def create_app(
         return DigestsOut(digests=found[:limit], more=len(found) > limit)
 
     @app.post("/api/v1/objects/{digest}/verify", response_model=Verified, tags=["objects"])
-    def verify_object(digest: str, who: Reader_) -> Verified:
+    def verify_object(digest: DigestPath, who: Reader_) -> Verified:
         """Re-hash a stored object (422 ``IntegrityError`` when it no longer matches)."""
         d = _digest(digest)
         objects.verify(d)
@@ -540,7 +568,7 @@ def _unlink(path: str) -> None:
 
 
 @contextlib.contextmanager
-def _scratch_file(folder: Path, prefix: str) -> Iterator[tuple[str, Any]]:
+def _scratch_file(folder: pathlib.Path, prefix: str) -> Iterator[tuple[str, Any]]:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
     out = os.fdopen(fd, "wb")
     try:
