@@ -312,3 +312,69 @@ def test_a_postgresql_store_imports(project: Project, pg_server: Any) -> None:
         assert again["nothing_new"] is True
     finally:
         pg_server.drop_database(name)
+
+
+@pytest.mark.slow
+def test_a_tracking_server_imports_over_http(
+    project: Project, sqlite_store: dict[str, Any], tmp_path: Path
+) -> None:
+    """``--from http://127.0.0.1:PORT``: a real ``mlflow server`` on loopback, read through
+    MLflow's REST client (histories point by point, artifacts as the server names them)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    server = subprocess.Popen(
+        [
+            str(mlflow_bin),
+            "server",
+            "--backend-store-uri",
+            sqlite_store["uri"],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "mlflow server did not start"
+            assert server.poll() is None, "mlflow server exited"
+            time.sleep(0.5)
+        code, summary, err = _import(project, "--from", url)
+        assert code == 0, err
+        assert summary["source"] == url
+        assert summary["runs"]["imported"] == 4
+        assert summary["model_versions"]["imported"] == 2
+        baseline = _by_name(project)["baseline"]
+        assert baseline["imported_from"] == f"mlflow:{sqlite_store['runs']['baseline']}"
+        history = json.loads(project.pedigree("metrics", baseline["id"], "--json").out)
+        assert [p["value"] for p in history["acc"]] == [0.5, None, 0.75, 0.9]
+        assert {o["path"] for o in baseline["outputs"]} == {"report.txt", "plots", "model"}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
