@@ -247,3 +247,28 @@ def test_a_database_only_queried_is_an_input_and_one_written_is_an_output(
     res = project.pedigree("run", "-q", PYTHON, "w.py")
     assert res.code == 0, res.err
     assert io(last(project)) == ([], ["out.db"])
+
+
+def test_auto_falls_back_to_python_where_ptrace_is_forbidden(
+    project: Project, tmp_path: Path
+) -> None:
+    # A strace that cannot trace, as in a container without CAP_SYS_PTRACE.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "strace"
+    fake.write_text(
+        "#!/bin/sh\necho 'strace: test_ptrace_get_syscall_info: PTRACE_TRACEME: "
+        "Operation not permitted' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{project.env['PATH']}"}
+    res = project.pedigree("run", "-q", "--trace", "auto", PYTHON, "-c", "pass", env=env)
+    assert res.code == 0, res.err
+    capture = last(project)["capture"]
+    assert capture["trace"] == "python"
+    assert capture["files"] == PARTIAL
+    assert "Operation not permitted" in capture["reasons"][0]
+    res = project.pedigree("run", "-q", "--trace", "os", PYTHON, "-c", "pass", env=env)
+    assert res.code == 2
+    assert res.err.startswith("error: --trace os: strace cannot trace here")
+    assert len(res.err.strip().splitlines()) == 1
