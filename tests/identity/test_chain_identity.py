@@ -74,3 +74,53 @@ def test_an_unknown_identity_is_refused(db: str) -> None:
         store.append([RunCreated(id=new_id(), experiment="e")], actor="a", identity="trusted")
     assert _rows(db) == []
     store.close()
+
+
+def test_a_store_made_before_the_identity_migration_verifies_after_it(tmp_path: Path) -> None:
+    """A store at revision 0004 (no identity column), written the way Pedigree wrote then, is
+    migrated when opened; its old events verify, and new ones record their identity."""
+    import sqlalchemy as sa
+
+    from pedigree.store.chain import GENESIS, event_digest
+    from pedigree.store.events import prepare
+    from pedigree.store.migrations.runner import upgrade
+    from pedigree.store.projections import apply
+
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    run = new_id()
+    with engine.begin() as conn:
+        upgrade(conn, "0004")
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("audit_events")}
+        assert "identity" not in columns
+        prev = GENESIS
+        for seq, event in enumerate(
+            [RunCreated(id=run, experiment="e"), RunEnded(run_id=run, status="finished")], 1
+        ):
+            logged, payload = prepare(event)
+            digest = event_digest(
+                prev=prev, seq=seq, at=1.0, actor="ann", kind=event.KIND, run_id=run, payload=logged
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (seq, at, actor, kind, run_id, payload, prev, digest)"
+                    " VALUES (:s, 1.0, 'ann', :k, :r, :p, :prev, :d)"
+                ),
+                {"s": seq, "k": event.KIND, "r": run, "p": logged, "prev": prev, "d": digest},
+            )
+            apply(conn, event.KIND, payload)
+            prev = digest
+        conn.execute(sa.text("UPDATE audit_head SET seq = 2, digest = :d"), {"d": prev})
+    engine.dispose()
+
+    store = open_store(sqlite_uri(path))  # migrates to the head revision
+    assert _rows(sqlite_uri(path)) == [(1, None), (2, None)]
+    report = verify(store, in_process=True)
+    assert report.ok, [str(p) for p in report.problems]
+    store.append([RunCreated(id=new_id(), experiment="e")], actor="bob")
+    assert _rows(sqlite_uri(path))[-1] == (3, "self-declared")
+    with store.read() as reader:
+        assert reader.run_authors([run])[run].identity == "self-declared"
+    report = verify(store, in_process=True)
+    assert report.ok, [str(p) for p in report.problems]
+    store.close()
