@@ -378,3 +378,28 @@ def test_a_tracking_server_imports_over_http(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.mark.slow
+def test_mlflow_telemetry_is_off_whatever_the_environment_says(
+    sqlite_store: dict[str, Any],
+) -> None:
+    code = (
+        "from pedigree.interop.mlflow.source import open_source\n"
+        f"open_source({sqlite_store['uri']!r})\n"
+        "from mlflow.telemetry.utils import is_telemetry_disabled\n"
+        "print(is_telemetry_disabled())\n"
+    )
+    # Nothing else may turn it off: MLflow also does in CI and under pytest, by these variables.
+    ci = {"PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MLFLOW_") and k not in ci and k != "DO_NOT_TRACK"
+    }
+    env["MLFLOW_DISABLE_TELEMETRY"] = "false"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"

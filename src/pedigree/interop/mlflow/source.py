@@ -125,6 +125,9 @@ def _ms(value: Any) -> float | None:
 def _quiet() -> None:
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+    # Telemetry is off whatever the environment says: an import reaches only its store.
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"
     # MLflow's INFO lines ("Creating initial MLflow database tables...") are not ours to print.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -480,6 +483,7 @@ def open_source(uri: str) -> MlflowSource:
     uri = uri.strip()
     if not uri:
         raise InvalidInput("--from: give the MLflow tracking URI (sqlite:///mlflow.db, ./mlruns)")
+    _quiet()  # before anything imports MLflow: its telemetry decides when it is imported
     scheme = _scheme(uri)
     if scheme in _DATABASES:
         uri = _driver(uri)
@@ -502,7 +506,6 @@ def open_source(uri: str) -> MlflowSource:
             f"--from {redact(uri)}: unknown tracking URI scheme {scheme!r} (give "
             "sqlite:///mlflow.db, postgresql://..., http://host:5000 or a ./mlruns folder)"
         )
-    _quiet()
     try:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
