@@ -137,7 +137,8 @@ def test_run_page_json_holds_the_run_and_its_history(
     assert data["run"] == json.loads(json.dumps(project.tracker().get_run(runs[1])))
     charts = client.get(f"/api/v1/ui/runs/{runs[1]}/metrics").json()["charts"]
     assert [c["key"] for c in charts] == ["sharpe"]
-    assert [p[0] for p in charts[0]["series"][0]["points"]] == [0, 1, 2, 3, 4]
+    assert charts[0]["series"][0]["x"] == [0, 1, 2, 3, 4]
+    assert charts[0]["series"][0]["y"] == pytest.approx([1.5 * s / 4 for s in range(5)])
     missing = client.get("/api/v1/ui/runs/ffffffff")
     assert missing.status_code == 404
     assert "ffffffff" in missing.json()["error"]["message"]

@@ -17,13 +17,15 @@ async function getJSON(url) {
   return body;
 }
 
-// Series of [x, y] points -> uPlot's aligned columns (x ascending, null where a series has none).
+// Series of columns {x: [...], y: [...]} -> uPlot's aligned data (x ascending, null where a
+// series has no point). One series (a run page) is used as it is.
 function align(series) {
-  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  if (series.length === 1) return [series[0].x, series[0].y];
+  const xs = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
   const columns = series.map((s) => {
     const col = new Array(xs.length).fill(null);
-    for (const [x, y] of s.points) col[index.get(x)] = y;
+    s.x.forEach((x, i) => { col[index.get(x)] = s.y[i]; });
     return col;
   });
   return [xs, ...columns];
@@ -48,7 +50,7 @@ function drawChart(container, chart, width) {
     ],
   };
   const plot = new uPlot(opts, align(chart.series), box);
-  box.dataset.points = String(chart.series.reduce((n, s) => n + s.points.length, 0));
+  box.dataset.points = String(chart.series.reduce((n, s) => n + s.x.length, 0));
   return plot;
 }
 

@@ -59,6 +59,7 @@ def ui(port: int, no_browser: bool) -> None:
     except OSError as exc:
         sock.close()
         raise InvalidInput(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    sock.listen(128)  # connections queue from now on: the URL printed next already answers
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     click.echo(f"pedigree ui: {url} (Ctrl-C to stop)", err=True)
     if not no_browser:

@@ -248,9 +248,8 @@ def create_ui(tracker_factory: TrackerFactory, *, auth: Auth | None = None) -> S
 
     def api(view: View) -> Callable[[Request, Viewer], Response]:
         def handler(request: Request, viewer: Viewer) -> Response:
-            return JSONResponse(
-                json.loads(json.dumps(view(request, tracker_for(viewer)), default=str))
-            )
+            body = json.dumps(view(request, tracker_for(viewer)), default=str)
+            return Response(body, media_type="application/json")
 
         return handler
 

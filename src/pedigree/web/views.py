@@ -162,21 +162,24 @@ def run(tracker: Tracker, ref: str) -> dict[str, Any]:
     }
 
 
-def _chart(key: str, series: list[tuple[str, list[list[Any]]]], x: str) -> dict[str, Any]:
+def _chart(
+    key: str, series: list[tuple[str, Sequence[Any], Sequence[Any]]], x: str
+) -> dict[str, Any]:
+    """One chart: a line per series, each as columns ``x`` and ``y`` (what uPlot draws)."""
     return {
         "key": key,
         "x": x,
-        "series": [{"label": label, "points": points} for label, points in series],
+        "series": [{"label": label, "x": list(xs), "y": list(ys)} for label, xs, ys in series],
     }
 
 
 def run_metrics(tracker: Tracker, ref: str) -> dict[str, Any]:
     """The run's metric histories as chart data: one chart per metric, x = step."""
     run_id = tracker.resolve(ref)
-    history = tracker.metric_history(run_id)
+    history = tracker.metric_columns(run_id)
     charts = [
-        _chart(key, [(run_id[:11], [[p["step"], p["value"]] for p in points])], "step")
-        for key, points in sorted(history.items())
+        _chart(key, [(run_id[:11], steps, values)], "step")
+        for key, (steps, values) in sorted(history.items())
     ]
     return {"run": run_id, "charts": charts}
 
@@ -226,16 +229,11 @@ def compare(tracker: Tracker, refs: Sequence[str]) -> dict[str, Any]:
 def compare_metrics(tracker: Tracker, refs: Sequence[str]) -> dict[str, Any]:
     """The runs' metric histories overlaid: one chart per metric, one line per run."""
     ids = [tracker.resolve(r) for r in _refs(refs)]
-    histories = {run_id: tracker.metric_history(run_id) for run_id in ids}
+    histories = {run_id: tracker.metric_columns(run_id) for run_id in ids}
     keys = sorted({k for h in histories.values() for k in h})
     charts = [
         _chart(
-            key,
-            [
-                (run_id[:11], [[p["step"], p["value"]] for p in histories[run_id].get(key, [])])
-                for run_id in ids
-            ],
-            "step",
+            key, [(run_id[:11], *histories[run_id].get(key, ([], []))) for run_id in ids], "step"
         )
         for key in keys
     ]
@@ -277,9 +275,11 @@ def sweep_chart(tracker: Tracker, ref: str) -> dict[str, Any]:
                 continue
             label = f"{group_by}={trial['params'].get(group_by)}" if group_by else str(metric)
             lines.setdefault(label, []).append([xv, yv])
-        charts.append(
-            _chart(f"{metric} by {x}", [(k, sorted(v)) for k, v in sorted(lines.items())], x)
-        )
+        series: list[tuple[str, Sequence[Any], Sequence[Any]]] = []
+        for label, points in sorted(lines.items()):
+            ordered = sorted(points, key=lambda p: p[0])
+            series.append((label, [p[0] for p in ordered], [p[1] for p in ordered]))
+        charts.append(_chart(f"{metric} by {x}", series, x))
     return {"sweep": data["sweep"]["id"], "charts": charts}
 
 
