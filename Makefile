@@ -7,13 +7,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # The demo's market data ships inside these wheels (installed without their dependencies).
 DEMO_DATA := skfolio==1.12.2 arch==8.0.0
 
-.PHONY: help venv dev web demo test test-fast lint format bench bench-cli bench-compare system-deps browser clean
+.PHONY: help venv dev web demo test test-fast lint format bench bench-cli bench-ui bench-compare system-deps browser clean
 
 help:
 	@echo "make demo           set up and run the quant research demo on the embedded store"
 	@echo "make test           set up and run the whole test suite (lint, types, tests)"
 	@echo "make bench          run the speed benchmarks (figures go to docs/performance.md)"
 	@echo "make bench-cli      time the read commands as whole processes on 10,000 runs (issue 18)"
+	@echo "make bench-ui       time the web UI's pages in Chromium over 100,000 runs (issue 13)"
 	@echo "make bench-compare  run the side-by-side benchmarks against MLflow and DVC"
 
 $(BIN)/python:
@@ -82,6 +83,9 @@ bench: dev system-deps
 
 bench-cli: dev
 	$(BIN)/python benchmarks/bench_cli.py
+
+bench-ui: dev browser
+	$(BIN)/python benchmarks/bench_ui.py
 
 # The side-by-side benchmark gets its own virtualenv: MLflow and DVC pinned (a full lock in
 # benchmarks/compare/requirements.txt), Pedigree editable on top. Rebuilt when either changes.
