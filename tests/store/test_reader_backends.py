@@ -113,7 +113,13 @@ def _content() -> list[list[Any]]:
     ]
     for n, rid in enumerate([A, B]):
         batch = _run(rid, n + 1)
-        batch.append(event("run.captured", {"run_id": rid, "environment_digest": ENV}))
+        mark = {"files": "partial" if rid == B else "complete", "reasons": [], "trace": "python"}
+        batch.append(
+            event(
+                "run.captured",
+                {"run_id": rid, "environment_digest": ENV, "invocation": {"capture": mark}},
+            )
+        )
         batch.append(
             event(
                 "run.io",
