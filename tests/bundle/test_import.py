@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
 from tests.conftest import Project
 
 
@@ -121,3 +122,23 @@ def test_unsafe_truncated_or_foreign_files_are_refused_in_one_line(
             assert res.err.count("\n") == 1, res.err
     assert not (tmp_path / "escaped.txt").exists()
     assert json.loads(project.pedigree("runs", "--json", cwd=other).out) == []
+
+
+@pytest.mark.postgres
+def test_import_into_a_postgresql_store(
+    project: Project, bundled: Path, tmp_path: Path, pg_uri: str
+) -> None:
+    original = json.loads(project.pedigree("show", "last", "--json").out)
+    other = _other(project, tmp_path)
+    env = {"PEDIGREE_URI": pg_uri}
+    res = project.pedigree("bundle", "import", str(bundled), "--json", cwd=other, env=env)
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["runs_imported"] == [original["id"]]
+    again = project.pedigree("bundle", "import", str(bundled), "--json", cwd=other, env=env)
+    assert json.loads(again.out)["events"] == 0
+    rec = json.loads(project.pedigree("show", original["id"], "--json", cwd=other, env=env).out)
+    assert rec["params"] == original["params"]
+    assert rec["metrics"] == original["metrics"]
+    assert rec["imported_from"].startswith("bundle:blake3:")
+    assert rec["import"]["file"] == "result.pedigree"
+    assert project.pedigree("audit", "verify", cwd=other, env=env).code == 0
