@@ -99,19 +99,20 @@ def ls(as_json: bool) -> None:
 def _table(versions: list[DatasetVersion], *, name_column: bool) -> None:
     runs = [v.run_id for v in versions if v.run_id]
     short = tracker().abbreviations(runs) if runs else {}
-    from rich.table import Table
+    from pedigree.cli._table import Column, print_table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("dataset" if name_column else "version")
-    table.add_column("kind")
-    table.add_column("size", justify="right")
-    table.add_column("files", justify="right")
-    table.add_column("digest")
-    table.add_column("created (UTC)")
-    table.add_column("by")
-    table.add_column("run")
-    for v in versions:
-        table.add_row(
+    columns = [
+        Column("dataset" if name_column else "version"),
+        Column("kind"),
+        Column("size", right=True),
+        Column("files", right=True),
+        Column("digest"),
+        Column("created (UTC)"),
+        Column("by"),
+        Column("run"),
+    ]
+    rows = [
+        [
             v.ref if name_column else f"v{v.version}",
             v.kind,
             _size(v.size),
@@ -120,8 +121,10 @@ def _table(versions: list[DatasetVersion], *, name_column: bool) -> None:
             _when(v.created_at),
             v.user or "",
             short.get(v.run_id or "", ""),
-        )
-    console().print(table)
+        ]
+        for v in versions
+    ]
+    print_table(columns, rows)  # plain: importing rich cost more than the rest (issue 18)
 
 
 @data.command()
