@@ -334,6 +334,24 @@ def test_bad_input_is_a_4xx_never_a_500(server: Server) -> None:
     assert answer.status == 422
 
 
+def test_report_export_and_logs_through_the_server(
+    server: Server, recorded: dict[str, object], tmp_path: object
+) -> None:
+    out = server.client_dir / "report.html"
+    res = server.cli("auditor", "report", str(recorded["id"]), "-o", str(out))
+    assert res.code == 0, res.err
+    assert str(recorded["id"]) in out.read_text()
+    res = server.cli("researcher", "export", str(recorded["id"]), "--format", "openlineage")
+    assert res.code == 0, res.err
+    assert "data/prices.csv" in res.out
+    res = server.cli("researcher", "logs", str(recorded["id"]))
+    assert res.code == 0, res.err
+    assert "backtest done" in res.out
+    anchor = server.cli("auditor", "audit", "anchor")
+    assert anchor.code == 0, anchor.err
+    assert "blake3:" in anchor.out
+
+
 def test_audit_verify_is_intact_through_the_server(
     server: Server, recorded: dict[str, object]
 ) -> None:

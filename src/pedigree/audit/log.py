@@ -28,6 +28,7 @@ from pedigree.times import iso, parse_time
 
 if TYPE_CHECKING:
     from pedigree.store.reader import Reader
+    from pedigree.store.remote import RemoteReader
 
 __all__ = ["events", "head", "head_seq", "parse_since"]
 
@@ -42,12 +43,22 @@ def parse_since(text: str) -> float:
         ) from None
 
 
+def _remote(reader: Reader) -> RemoteReader | None:
+    """The reader, when the team server answers it: the log is read where the database is."""
+    from pedigree.store.remote import RemoteReader
+
+    return reader if isinstance(reader, RemoteReader) else None
+
+
 def head(reader: Reader) -> dict[str, Any]:
     """The last event's seq and digest: what ``audit anchor`` prints.
 
     Raises :class:`AuditError` when the head row and the last event disagree, since an anchor
     taken from a broken log would vouch for the breakage.
     """
+    remote = _remote(reader)
+    if remote is not None:
+        return remote.audit_anchor()
     db = reader.db
     row = db.first("SELECT seq, digest FROM audit_head")
     last = db.first("SELECT seq, digest, at FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -80,6 +91,10 @@ def events(
     ``run_id`` selects the events that concern a run: its own, the approvals of it, and the
     dataset versions it produced (they all carry its id).
     """
+    remote = _remote(reader)
+    if remote is not None:
+        query = {"run": run_id, "actor": actor, "since": since, "limit": limit}
+        return remote.audit_log(**query, payload=payload)
     columns = "seq, at, actor, kind, run_id, prev, digest" + (", payload" if payload else "")
     conds: list[str] = []
     params: dict[str, Any] = {}

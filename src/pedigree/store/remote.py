@@ -90,8 +90,18 @@ class RemoteReader(Reader):
     def dialect(self) -> str:
         return "remote"
 
+    def audit_anchor(self) -> dict[str, Any]:
+        """The head of the log, read by the server (``audit.log.head`` of a remote reader)."""
+        answer: dict[str, Any] = self._store.http.call("GET", "/api/v1/audit/anchor")
+        return answer
+
+    def audit_log(self, **query: Any) -> list[dict[str, Any]]:
+        """Events of the log, read by the server (``audit.log.events`` of a remote reader)."""
+        answer: list[dict[str, Any]] = self._store.http.call("POST", "/api/v1/audit/log", query)
+        return answer
+
     def __getattr__(self, name: str) -> Any:
-        if name == "conn":
+        if name in ("conn", "db"):
             raise StoreError(
                 "this operation needs the database itself, which the team server holds: run "
                 "it on the server (or through its own route)"
