@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import hash_data, lineage, log_run, report, search, startup, sweep
+from . import hash_data, lineage, log_run, mlflow_rest, report, search, startup, sweep
 from .env import REPO, RESULTS, machine, quiet_environment, version, versions
 from .harness import Case, write_jsonl
 
@@ -30,11 +30,13 @@ WORKLOADS = {
     "hash_data": hash_data.run,
     "lineage": lineage.run,
     "sweep": sweep.run,
+    "mlflow_rest": mlflow_rest.run,
 }
 NEEDS = {
     "startup": ("mlflow", "dvc"),
     "log_run": ("mlflow",),
     "search": ("mlflow",),
+    "mlflow_rest": ("mlflow",),
     "hash_data": ("dvc",),
 }
 NOTES = Path(__file__).with_name("notes.md")
