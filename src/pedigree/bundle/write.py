@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,21 @@ class _Writer:
         if not fmt.safe_name(name):  # pragma: no cover - names are made here
             raise InvalidInput(f"cannot bundle a member named {name!r}")
         self.names.add(name)
-        self.zf.writestr(name, data)
+        kind = zipfile.ZIP_DEFLATED if _compresses(data) else zipfile.ZIP_STORED
+        self.zf.writestr(name, data, compress_type=kind)
         self.members.append({"path": name, "digest": fmt.digest_bytes(data), "size": len(data)})
+
+
+_SAMPLE = 64 * 1024
+
+
+def _compresses(data: bytes) -> bool:
+    """Whether DEFLATE is worth running on ``data``: a compressed file (Parquet, a git bundle, a
+    PNG) is stored as it is rather than deflated for nothing, judged on a sample."""
+    if len(data) <= _SAMPLE:
+        return True
+    sample = data[:_SAMPLE]
+    return len(zlib.compress(sample, 1)) < 0.9 * len(sample)
 
 
 def _git_bundle(repo: Path, commit: str, dest: Path) -> str | None:
