@@ -259,6 +259,7 @@ CALLS: dict[str, list[Callable[[Reader], Any]]] = {
         lambda r: _error(lambda: r.resolve_run(A[:30])),
     ],
     "run_rows": [lambda r: r.run_rows([A, B, C, S, *TRIALS, "nope"])],
+    "experiment_names": [lambda r: r.experiment_names()],
     "params": [lambda r: r.params([A, B, S])],
     "tags": [lambda r: r.tags([A, B])],
     "tag_numbers": [lambda r: r.tag_numbers(A)],
