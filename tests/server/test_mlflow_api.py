@@ -268,3 +268,12 @@ def test_wire_shapes(server: Server) -> None:
     assert run["info"]["status"] == "RUNNING"
     assert run["info"]["user_id"] == "rex"
     assert {m["key"] for m in run["data"]["metrics"]} == {"a", "b"}
+
+
+def test_server_info(server: Server) -> None:
+    """MLflow 3's client asks this before it logs, without a token (as MLflow serves it)."""
+    answer = server.request("GET", "/api/3.0/mlflow/server-info")
+    assert answer.status == 200
+    assert answer.json()["workspaces_enabled"] is False
+    status, data = error(server, "POST", "/api/3.0/mlflow/traces")
+    assert (status, data["error_code"]) == (404, "ENDPOINT_NOT_FOUND")

@@ -191,7 +191,29 @@ def mlflow_router(authenticate: Authenticate, context_for: ContextFor, scratch: 
 
         return await handle(request, "read", download)
 
+    @router.get("/api/3.0/mlflow/server-info", summary="server capabilities")
+    async def server_info() -> Response:
+        """What MLflow 3's client asks before it logs (no token, as in MLflow): no workspaces,
+        no multipart transfers. A 404 here would make it ask again before every upload."""
+        return JSONResponse(
+            {
+                "store_type": None,
+                "workspaces_enabled": False,
+                "trace_archival_enabled": False,
+                "multipart_uploads_enabled": False,
+                "multipart_downloads_enabled": False,
+            }
+        )
+
     # -- what MLflow has and this endpoint does not
+    @router.api_route(
+        "/api/3.0/mlflow/{rest:path}",
+        methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+        include_in_schema=False,
+    )
+    async def unknown_v3(rest: str, request: Request) -> Response:
+        return await unknown(rest, request)
+
     @router.api_route(
         PREFIX + "/{rest:path}",
         methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
