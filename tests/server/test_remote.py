@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import uuid
 
 import pytest
@@ -350,6 +351,26 @@ def test_report_export_and_logs_through_the_server(
     anchor = server.cli("auditor", "audit", "anchor")
     assert anchor.code == 0, anchor.err
     assert "blake3:" in anchor.out
+
+
+def test_sweep_and_reproduce_through_the_server(server: Server) -> None:
+    """Trials run on the client and are recorded on the server; a reproduction executes on the
+    client (after verifying the record, which any role may) and records its verdict there."""
+    root = server.client_dir
+    (root / "sweep_me.py").write_text(
+        "import pedigree\np = pedigree.params(window=10)\n"
+        "pedigree.log_metric('sharpe', p['window'] / 10)\n"
+    )
+    subprocess.run(["git", "add", "sweep_me.py"], cwd=root, env=server.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "sweep"], cwd=root, env=server.env, check=True)
+    res = server.cli("researcher", "sweep", "-p", "window=10,20", "--", PYTHON, "sweep_me.py")
+    assert res.code == 0, res.err
+    trials = _json(server.cli("auditor", "runs", "--json", "--where", "params.window = 20"))
+    assert isinstance(trials, list)
+    assert trials[0]["metrics"] == {"sharpe": 2.0}
+    res = server.cli("researcher", "reproduce", str(trials[0]["id"]))
+    assert res.code == 0, res.err
+    assert "identical" in res.err or "equivalent" in res.err
 
 
 def test_audit_verify_is_intact_through_the_server(
