@@ -223,6 +223,20 @@ def test_missing_bad_and_revoked_tokens_are_refused(server: Server) -> None:
     assert created["token"] not in (server.log.read_text() if server.log else "")
 
 
+def test_an_expired_token_is_refused(server: Server) -> None:
+    import time
+
+    created = _json(
+        server.local("tokens", "create", "--user", USERS["auditor"], "--expires", "2s", "--json")
+    )
+    assert isinstance(created, dict)
+    assert server.request("GET", "/api/v1/whoami", token=created["token"]).status == 200
+    time.sleep(2.5)
+    res = server.cli(None, "runs", PEDIGREE_TOKEN=created["token"])
+    assert res.code == 8, res.err
+    assert created["token"] not in res.err
+
+
 def test_an_upload_whose_bytes_do_not_hash_to_the_digest_is_refused(server: Server) -> None:
     from pedigree.digest import hash_bytes
 
