@@ -305,7 +305,12 @@ def test_walk_the_lineage_by_clicking(ui_page: Checked, workspace: Workspace) ->
     _click_node(page, data_node)
     page.wait_for_selector("#graph-expand")
     page.click("#graph-expand")
-    page.wait_for_function(f"pedigreeGraph.nodes().length > {before}")
+    # polled from here: wait_for_function would evaluate a string in the page, which its CSP
+    # (no 'unsafe-eval') forbids
+    deadline = time.monotonic() + 10
+    while page.evaluate("pedigreeGraph.nodes().length") <= before:
+        assert time.monotonic() < deadline, "expanding added no node"
+        page.wait_for_timeout(50)
     _click_node(page, data_node)
     page.wait_for_selector("#graph-open")
     page.click("#graph-open")
