@@ -81,3 +81,36 @@ def test_concurrent_sdk_clients_lose_and_duplicate_nothing(own_server: Server) -
 
     res = server.cli("auditor", "audit", "verify")
     assert res.code == 0, res.err
+
+
+def test_writes_that_read_first_retry_when_the_record_moves(own_server: Server) -> None:
+    """``data add`` reads the dataset's last version and writes the next: through the server,
+    a write whose reads the log outran is refused (stale_read) and built again, so concurrent
+    versions of one dataset get distinct numbers, none lost."""
+    server = own_server
+    env = server.client_env("researcher")
+    folders = []
+    for i in range(4):
+        folder = server.client_dir / f"prices{i}"
+        folder.mkdir()
+        (folder / "p.csv").write_text(f"close\n{i}\n")
+        folders.append(folder)
+    procs = [
+        subprocess.Popen(
+            [PYTHON, "-m", "pedigree.cli.main", "data", "add", str(f), "--name", "prices"],
+            cwd=server.client_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in folders
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    log = json.loads(server.cli("auditor", "data", "log", "prices", "--json").out)
+    versions = sorted(v["version"] for v in log)
+    assert versions == [1, 2, 3, 4]
+    res = server.cli("auditor", "audit", "verify")
+    assert res.code == 0, res.err
