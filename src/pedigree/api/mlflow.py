@@ -418,7 +418,7 @@ class MlflowAPI:
         ]
         events += self._tag_events(run_id, tags, {})
         events += _captured(run_id, tags)
-        self._ctx.append(_checked(events))
+        self._ctx.append(events)
         with self._ctx.read() as reader:
             return {"run": self._runs_json(reader, [run_id], history=True)[0]}
 
@@ -450,7 +450,7 @@ class MlflowAPI:
                     "INVALID_STATE",
                 )
         if events:
-            self._ctx.append(_checked(events))
+            self._ctx.append(events)
         with self._ctx.read() as reader:
             return {"run_info": _run_info(self._row(reader, run_id))}
 
@@ -505,39 +505,43 @@ class MlflowAPI:
                 )
             param_map[key] = text
         tag_map = _tag_map(tags)
-        with self._ctx.read() as reader:
+
+        def build(reader: Reader) -> list[Event]:
+            # In the write's transaction: the run's state, its params and its tag numbers
+            # cannot change between the checks and the append.
             row = self._row(reader, run_id)
-            numbers = reader.tag_numbers(run_id)
-            current = reader.tags([run_id])[run_id]
-            if param_map:
+            params_new = dict(param_map)
+            if params_new:
                 old = reader.params([run_id])[run_id]
-                for key, text in param_map.items():
+                for key, text in params_new.items():
                     if key in old and _param_text(old[key]) != text:
                         raise MlflowError(
                             f"Changing param values is not allowed. Param with key='{key}' was "
                             f"already logged with value='{_param_text(old[key])}' for run ID="
                             f"'{run_id}'. Attempted logging new value '{text}'."
                         )
-                param_map = {k: v for k, v in param_map.items() if k not in old}
-        if (points or param_map) and row.status != "running":
-            raise MlflowError(
-                f"The run {run_id} has ended ({row.status}): its record cannot change after the "
-                "fact (tags can).",
-                "INVALID_STATE",
-            )
-        events: list[Event] = []
-        if param_map:
-            events.append(ev.RunParams(run_id=run_id, params=dict(param_map)))
-        if points:
-            events.append(ev.RunMetrics(run_id=run_id, points=points))
-        changed = {k: v for k, v in tag_map.items() if current.get(k) != v}
-        events += self._tag_events(run_id, changed, numbers)
-        if row.status == "running":
-            events += _captured(run_id, changed)
-            if "mlflow.runName" in changed and changed["mlflow.runName"] != row.name:
-                events.append(ev.RunUpdated(run_id=run_id, name=changed["mlflow.runName"]))
-        if events:
-            self._ctx.append(_checked(events))
+                params_new = {k: v for k, v in params_new.items() if k not in old}
+            if (points or params_new) and row.status != "running":
+                raise MlflowError(
+                    f"The run {run_id} has ended ({row.status}): its record cannot change after "
+                    "the fact (tags can).",
+                    "INVALID_STATE",
+                )
+            events: list[Event] = []
+            if params_new:
+                events.append(ev.RunParams(run_id=run_id, params=params_new))
+            if points:
+                events.append(ev.RunMetrics(run_id=run_id, points=points))
+            current = reader.tags([run_id])[run_id]
+            changed = {k: v for k, v in tag_map.items() if current.get(k) != v}
+            events += self._tag_events(run_id, changed, reader.tag_numbers(run_id))
+            if row.status == "running":
+                events += _captured(run_id, changed)
+                if "mlflow.runName" in changed and changed["mlflow.runName"] != row.name:
+                    events.append(ev.RunUpdated(run_id=run_id, name=changed["mlflow.runName"]))
+            return events
+
+        self._ctx.write(build)
         return {}
 
     def log_metric(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -915,11 +919,6 @@ def _tag_map(value: Any) -> dict[str, str]:
 
 def _safe_key(name: str) -> str:
     return re.sub(r"[^/\w.\- :]", "_", name).strip("/.") or "dataset"
-
-
-def _checked(events: list[Event]) -> list[Event]:
-    """The events, built; a value Pedigree cannot hold is MLflow's INVALID_PARAMETER_VALUE."""
-    return events
 
 
 def _captured(run_id: str, tags: Mapping[str, str]) -> list[Event]:
