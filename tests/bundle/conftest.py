@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sysconfig
+import venv
 from pathlib import Path
 
 import pytest
 from tests.conftest import PYTHON, Project
+
+import pedigree
 
 TRAIN = """\
 import pathlib
@@ -47,3 +53,32 @@ def verify_in_empty(project: Project, bundle: Path, tmp_path: Path, *args: str):
     empty = tmp_path / "elsewhere"
     empty.mkdir(exist_ok=True)
     return project.pedigree("bundle", "verify", str(bundle), "--json", *args, cwd=empty)
+
+
+def fresh_install(where: Path) -> Path:
+    """A new virtualenv with Pedigree installed in it, without the network; returns its python.
+
+    Pedigree's package files are copied into its site-packages (what installing the wheel places
+    there, with a dist-info), and the installed dependencies are reached through a ``.pth`` line
+    naming this environment's site-packages."""
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(where)
+    python = where / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    source = Path(pedigree.__file__).parent
+    shutil.copytree(source, site / "pedigree", ignore=shutil.ignore_patterns("__pycache__"))
+    info = site / f"pedigree-{pedigree.__version__}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: pedigree\nVersion: {pedigree.__version__}\n"
+    )
+    (info / "INSTALLER").write_text("test\n")
+    (info / "RECORD").write_text("")
+    # The dependencies, from this environment (its own pedigree is an editable install whose
+    # hook lives in a .pth file, which a path added this way does not run).
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python

@@ -14,39 +14,11 @@ import json
 import shutil
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
+from tests.bundle.conftest import fresh_install
 from tests.conftest import Project
-
-import pedigree
-
-
-def _fresh_install(where: Path) -> Path:
-    """A new virtualenv with Pedigree installed in it; returns its python."""
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(where)
-    python = where / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
-    source = Path(pedigree.__file__).parent
-    shutil.copytree(source, site / "pedigree", ignore=shutil.ignore_patterns("__pycache__"))
-    info = site / f"pedigree-{pedigree.__version__}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: pedigree\nVersion: {pedigree.__version__}\n"
-    )
-    (info / "INSTALLER").write_text("test\n")
-    (info / "RECORD").write_text("")
-    # The dependencies, from this environment (its own pedigree is an editable install whose
-    # hook lives in a .pth file, which a path added this way does not run).
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
 
 
 @pytest.mark.slow
@@ -54,7 +26,7 @@ def test_a_fresh_install_verifies_and_reproduces_a_bundle_identically(
     project: Project, bundled: Path, tmp_path: Path
 ) -> None:
     original = json.loads(project.pedigree("show", "last", "--json").out)
-    python = _fresh_install(tmp_path / "fresh-venv")
+    python = fresh_install(tmp_path / "fresh-venv")
     elsewhere = tmp_path / "regulator"
     elsewhere.mkdir()
     copy = elsewhere / "result.pedigree"

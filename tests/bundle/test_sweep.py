@@ -1,12 +1,14 @@
-"""A sweep's winner, bundled with its selection context, reproduced from the bundle alone."""
+"""A sweep's winner, bundled, reproduced from the bundle alone by a fresh Pedigree install."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from tests.bundle.conftest import fresh_install
 from tests.conftest import PYTHON, Project
 
 BACKTEST = """\
@@ -52,10 +54,19 @@ def test_a_sweep_winner_reproduces_identically_from_its_bundle(
     copy = elsewhere / "winner.pedigree"
     shutil.copyfile(out, copy)
     shutil.rmtree(project.root)
-    assert project.pedigree("bundle", "verify", str(copy), cwd=elsewhere).code == 0
-    res = project.pedigree("reproduce", str(copy), "--json", cwd=elsewhere)
-    assert res.code == 0, res.out + res.err
-    result = json.loads(res.out)
+    # Checked and re-run by a fresh Pedigree install in a new virtualenv.
+    python = fresh_install(tmp_path / "fresh-venv")
+    env = {k: v for k, v in project.env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+    def fresh(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [str(python), "-m", "pedigree.cli.main", *args]
+        return subprocess.run(argv, cwd=elsewhere, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)  # fmt: skip
+
+    assert fresh("bundle", "verify", str(copy)).returncode == 0
+    res = fresh("reproduce", str(copy), "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    result = json.loads(res.stdout)
     assert result["verdict"] == "identical", result
     assert result["original"] == winner["id"]
     shown = json.loads(project.pedigree("show", winner["id"], "--json", cwd=elsewhere).out)
