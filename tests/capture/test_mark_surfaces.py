@@ -68,3 +68,8 @@ def test_the_compliance_report_says_what_may_be_missing(
     assert "is not a Python program" in html
     text = project.pedigree("show", off).out
     assert "file capture" in text
+
+
+def test_the_audit_verifies_the_mark(project: Project, runs: tuple[str, str]) -> None:
+    res = project.pedigree("audit", "verify")
+    assert res.code == 0, res.out + res.err

@@ -87,6 +87,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "invocation",
             "stdout_digest",
             "stderr_digest",
+            "capture_files",
         ),
     ),
     "params": (("run_id", "key"), ("value", "num", "str")),
@@ -166,6 +167,7 @@ _ENDED = _RUN["ended_at"]  # then exit_code, error
 _CODE = _RUN["code_commit"]  # then the rest of the code, environment_digest, invocation
 _STDOUT = _RUN["stdout_digest"]  # then stderr_digest
 _NONES = [None] * (len(_RUN_COLUMNS) - _RUN["started_at"])  # the columns after started_at
+_CAPTURE_FILES = _RUN["capture_files"]  # the file-capture mark of the invocation
 
 Key = tuple[Any, ...]
 Row = tuple[Any, ...]
@@ -399,6 +401,10 @@ class Model:
             p.get("environment_digest"),
             canonical(invocation) if invocation else None,
         )
+        # Derived from the invocation, as its projection derives it (runs.capture_files).
+        mark = invocation.get("capture") if isinstance(invocation, dict) else None
+        files = mark.get("files") if isinstance(mark, dict) else None
+        cols[_CAPTURE_FILES] = files[:16] if isinstance(files, str) else None
         self._put_run((run_id,), cols, seq, run_id)
 
     def _run_ended(self, seq: int, p: dict[str, Any]) -> None:
