@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from tests.conftest import PYTHON
@@ -264,6 +265,49 @@ def test_an_upload_whose_bytes_do_not_hash_to_the_digest_is_refused(server: Serv
         answer = server.request("GET", f"/api/v1/objects/{bad}", role="auditor")
         assert answer.status in (400, 404, 422), (bad, answer.status)
         assert "error" in answer.json()
+
+
+def test_an_upload_cut_short_resumes_where_it_stopped(server: Server, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    from pedigree.digest import hash_bytes
+    from pedigree.objects.remote import RemoteObjectStore
+
+    data = os.urandom(3 << 20)
+    digest = hash_bytes(data)
+    # Half the body, then the connection drops.
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        head = (
+            f"PUT /api/v1/objects/{digest} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {server.tokens['researcher']}\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + data[: len(data) // 2])
+        time.sleep(1)
+    held = 0
+    for _ in range(50):
+        answer = server.request("HEAD", f"/api/v1/uploads/{digest}", role="researcher")
+        if answer.status == 200:
+            held = int({k.lower(): v for k, v in answer.headers.items()}["upload-offset"])
+            if held:
+                break
+        time.sleep(0.2)
+    assert 0 < held <= len(data) // 2
+    assert server.request("HEAD", f"/api/v1/objects/{digest}", role="auditor").status == 404
+    wrong = server.request("PUT", f"/api/v1/objects/{digest}?offset=0", role="researcher", raw=data)
+    assert wrong.status == 409
+    # The client resumes: only the rest is sent.
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    store = RemoteObjectStore(server.url, server.tokens["researcher"])
+    try:
+        assert store.put_file(path, digest) == digest
+    finally:
+        store.http.close()
+    got = server.request("GET", f"/api/v1/objects/{digest}", role="auditor")
+    assert got.body == data
+    assert server.request("HEAD", f"/api/v1/uploads/{digest}", role="researcher").status == 404
 
 
 def test_a_retried_batch_is_recorded_once(server: Server) -> None:

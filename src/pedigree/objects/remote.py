@@ -4,8 +4,11 @@ Capture happens on the client, which hashes each file once (the snapshot's stat 
 
 - asks whether the server holds the digest (``HEAD``) and skips the upload when it does;
 - sends the file as the body of a ``PUT``, streamed from disk in 1 MiB blocks (never whole in
-  memory); the server hashes the bytes as they arrive and refuses (422) bytes that do not hash
+  memory); the server hashes the bytes as they arrive and refuses (400) bytes that do not hash
   to the digest, so a file that changed while it was sent is not stored under the wrong name;
+- resumes: an upload cut short leaves what arrived on the server, and the next attempt sends
+  only the rest (``HEAD /api/v1/uploads/{digest}`` says how much is there, ``?offset=`` says
+  where the body starts);
 - reads (``GET``) stream to a temporary file beside the destination, hashed on the way and
   renamed into place only when the digest matches: the contract of every object store (reads
   verify) holds through the server too.
@@ -21,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pedigree.digest import Digest, hash_bytes, hash_file, hasher
-from pedigree.errors import IntegrityError, ObjectNotFound, ServerUnreachable
+from pedigree.errors import Conflict, IntegrityError, ObjectNotFound, ServerUnreachable
 from pedigree.objects.base import ObjectStore
 from pedigree.store.http import HTTPClient, Response
 from pedigree.store.outbox import outbox_for
@@ -29,6 +32,9 @@ from pedigree.store.outbox import outbox_for
 __all__ = ["RemoteObjectStore"]
 
 _CHUNK = 1 << 20
+# From this size on an upload first asks how much of it the server already holds.
+_RESUME_MIN = 8 << 20
+_ATTEMPTS = 5
 
 
 class RemoteObjectStore(ObjectStore):
@@ -76,20 +82,40 @@ class RemoteObjectStore(ObjectStore):
         return digest
 
     def _upload(self, path: str | os.PathLike[str], digest: Digest) -> None:
+        """PUT the file, resuming an upload the server holds part of (large files ask first;
+        a small one learns it from a 409)."""
         if self.has(digest):
             return
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            self.http.request(
-                "PUT",
-                self._path(digest),
-                body=f,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Length": str(size),
-                },
-                ok=(200, 201),
-            )
+        size = os.stat(path).st_size
+        offset = self._offset(digest) if size >= _RESUME_MIN else 0
+        for _ in range(_ATTEMPTS):
+            with open(path, "rb") as f:
+                f.seek(min(offset, size))
+                try:
+                    self.http.request(
+                        "PUT",
+                        f"{self._path(digest)}?offset={offset}",
+                        body=f,
+                        headers={
+                            "Content-Type": "application/octet-stream",
+                            "Content-Length": str(max(size - offset, 0)),
+                        },
+                        ok=(200, 201),
+                    )
+                    return
+                except Conflict:
+                    # The server holds another part of it (an attempt cut short, another
+                    # client's upload): ask how much, and send the rest.
+                    offset = self._offset(digest)
+        raise Conflict(f"the upload of {digest} kept conflicting; try again")
+
+    def _offset(self, digest: Digest) -> int:
+        resp = self.http.request("HEAD", f"/api/v1/uploads/{digest}", ok=(200, 404))
+        assert isinstance(resp, Response)
+        if resp.status != 200:
+            return 0
+        value = {k.lower(): v for k, v in resp.headers.items()}.get("upload-offset", "0")
+        return int(value) if value.isdigit() else 0
 
     def put_bytes(self, data: bytes) -> Digest:
         digest = hash_bytes(data)

@@ -17,6 +17,7 @@ authentications are counted per client address and answered 429 past
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations, which name
 # dependencies made inside create_app, when the routes are defined.
+import asyncio
 import collections
 import contextlib
 import logging
@@ -26,7 +27,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Security
@@ -37,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from pedigree import __version__
 from pedigree.api import Tracker
@@ -45,6 +47,7 @@ from pedigree.config import Project
 from pedigree.context import Actor
 from pedigree.digest import Digest, hasher
 from pedigree.errors import (
+    Conflict,
     InvalidInput,
     InvalidValue,
     NotFound,
@@ -86,6 +89,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("HEAD", "/api/v1/objects/{digest}"): "read",
     ("GET", "/api/v1/objects/{digest}"): "read",
     ("PUT", "/api/v1/objects/{digest}"): "record",
+    ("HEAD", "/api/v1/uploads/{digest}"): "record",
     ("GET", "/api/v1/objects"): "read",
     ("POST", "/api/v1/objects/{digest}/verify"): "read",
     # Reads, which every role may make: `report`, `reproduce` and `data checkout` verify the
@@ -271,6 +275,7 @@ def create_app(
     scratch = base / "server-tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     limiter = _FailedAuth(failed_auth_limit)
+    uploads: dict[str, asyncio.Lock] = {}
 
     def tracker(actor: Actor | None = None) -> Tracker:
         return Tracker(project, store=store, objects=objects, actor=actor)
@@ -488,28 +493,71 @@ def create_app(
             }
         },
     )
-    async def put_object(digest: DigestPath, request: Request, who: Recorder) -> Stored:
-        """Store bytes under their digest. The body streams to a temporary file, hashed as it
-        arrives; bytes that do not hash to the digest are refused (422) and nothing is stored.
-        An object already held is not written again."""
+    async def put_object(
+        digest: DigestPath,
+        request: Request,
+        who: Recorder,
+        offset: Annotated[int, Query(ge=0, description="resume a partial upload here")] = 0,
+    ) -> Stored:
+        """Store bytes under their digest. The body streams to the upload's partial file,
+        hashed as it arrives; bytes that do not hash to the digest are refused (400) and
+        nothing is stored. An object already held is not written again.
+
+        Resumable: an upload cut short keeps what arrived (``HEAD /api/v1/uploads/{digest}``
+        says how much), and a ``PUT`` with ``?offset=`` that many bytes sends only the rest;
+        an offset that is not what the server holds is a 409."""
         d = _digest(digest)
         if await run_in_threadpool(objects.has, d):
             async for _ in request.stream():
                 pass
             return Stored(digest=str(d), stored=False)
-        with _scratch_file(scratch, "put-") as (tmp, out):
-            h = hasher()
-            async for chunk in _chunks(request):
-                h.update(chunk)
-                out.write(chunk)
-            out.close()
-            got = h.hexdigest()
-            if got != d.hex:
-                raise InvalidValue(
-                    f"the bytes sent hash to blake3:{got}, not {d}: nothing was stored"
+        partial = scratch / f"upload-{d.hex}"
+        lock = uploads.setdefault(d.hex, asyncio.Lock())
+        if lock.locked():
+            raise Conflict(f"{d} is being uploaded by another request; try again")
+        async with lock:
+            held = partial.stat().st_size if partial.exists() else 0
+            if offset != held:
+                raise Conflict(
+                    f"the server holds {held} bytes of {d}, not {offset}: resume at {held}"
                 )
-            await run_in_threadpool(objects.put_file, tmp, d)
+            h = hasher()
+            if held:
+                await run_in_threadpool(_hash_into, h, partial)
+            try:
+                with open(partial, "ab") as out:
+                    async for chunk in _chunks(request):
+                        h.update(chunk)
+                        out.write(chunk)
+            except ClientDisconnect:
+                # What arrived stays, for the client to resume (it will not read this answer).
+                log.info("upload of %s cut short at %d bytes", d, _size(partial))
+                raise InvalidInput(f"the upload of {d} was cut short") from None
+            got = h.hexdigest()
+            try:
+                if got != d.hex:
+                    raise InvalidValue(
+                        f"the bytes sent hash to blake3:{got}, not {d}: nothing was stored"
+                    )
+                await run_in_threadpool(objects.put_file, partial, d)
+            finally:
+                _unlink(str(partial))
+                uploads.pop(d.hex, None)
         return Stored(digest=str(d), stored=True)
+
+    @app.head("/api/v1/uploads/{digest}", tags=["objects"])
+    def upload_offset(digest: DigestPath, who: Recorder) -> Response:
+        """How many bytes of an unfinished upload the server holds (``Upload-Offset``); 404
+        when none."""
+        d = _digest(digest)
+        partial = scratch / f"upload-{d.hex}"
+        if not partial.exists():
+            return Response(status_code=404, media_type="application/json")
+        return Response(
+            status_code=200,
+            headers={"Upload-Offset": str(_size(partial))},
+            media_type="application/json",
+        )
 
     @app.get("/api/v1/objects", response_model=DigestsOut, tags=["objects"])
     def list_objects(
@@ -563,20 +611,22 @@ def create_app(
     return app
 
 
+def _size(path: pathlib.Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _hash_into(h: Any, path: pathlib.Path) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+
+
 def _unlink(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-@contextlib.contextmanager
-def _scratch_file(folder: pathlib.Path, prefix: str) -> Iterator[tuple[str, Any]]:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
-    out = os.fdopen(fd, "wb")
-    try:
-        yield tmp, out
-    finally:
-        out.close()
-        _unlink(tmp)
 
 
 async def _chunks(request: Request) -> AsyncIterator[bytes]:
