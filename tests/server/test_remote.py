@@ -61,6 +61,8 @@ def test_a_run_is_recorded_as_the_token_user_not_the_declared_one(
 ) -> None:
     assert recorded["status"] == "finished"
     assert recorded["user"] == USERS["researcher"]
+    assert recorded["identity"] == "authenticated"
+    assert recorded["recorded_by"] == USERS["researcher"]
     assert recorded["params"] == {"window": 20}
     assert recorded["metrics"] == {"sharpe": 1.4}
     log = _json(server.cli("auditor", "audit", "log", "--json"))
