@@ -277,3 +277,38 @@ def test_server_info(server: Server) -> None:
     assert answer.json()["workspaces_enabled"] is False
     status, data = error(server, "POST", "/api/3.0/mlflow/traces")
     assert (status, data["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+
+
+def test_malformed_bodies_are_4xx_never_500(server: Server) -> None:
+    """Bodies of the wrong shape on every writing route: MLflow's error, nothing recorded."""
+    run_id = new_run(server)
+    head = server.request("GET", "/api/v1/head", role="admin").json()["seq"]
+    bad: list[tuple[str, Any]] = [
+        ("runs/log-batch", {"run_id": run_id, "metrics": [1, 2]}),
+        ("runs/log-batch", {"run_id": run_id, "params": "p"}),
+        ("runs/log-batch", {"run_id": run_id, "tags": [{"key": None, "value": "v"}]}),
+        ("runs/log-batch", {"run_id": run_id, "metrics": [{"key": "m", "value": 1, "step": "x"}]}),
+        (
+            "runs/log-batch",
+            {"run_id": run_id, "metrics": [{"key": "m", "value": 1, "step": 2**64}]},
+        ),
+        ("runs/log-batch", {"run_id": ["x"]}),
+        ("runs/log-metric", {"run_id": run_id, "key": "m", "value": 1, "timestamp": "soon"}),
+        ("runs/set-tag", {"run_id": run_id, "key": "k", "value": "x" * 8001}),
+        ("runs/update", {"run_id": run_id, "status": "DONE"}),
+        ("runs/create", {"experiment_id": "no-such-experiment"}),
+        ("runs/create", {"tags": [{"key": "mlflow.parentRunId", "value": "nope"}]}),
+        ("runs/search", {"max_results": "many"}),
+        ("runs/search", {"max_results": 0}),
+        ("runs/search", {"page_token": "!!"}),
+        ("runs/search", {"experiment_ids": "0"}),
+        ("runs/search", {"order_by": ["metrics.x sideways"]}),
+        ("runs/log-inputs", {"run_id": run_id, "datasets": [{"dataset": 3}]}),
+        ("logged-models", {"experiment_id": "0", "params": [7]}),
+        ("experiments/create", {"name": ""}),
+        ("experiments/create", {"name": "x" * 501}),
+    ]
+    for path, body in bad:
+        status, data = error(server, "POST", f"{P}/{path}", body=body)
+        assert status in (400, 404), (path, body, status, data)
+    assert server.request("GET", "/api/v1/head", role="admin").json()["seq"] == head

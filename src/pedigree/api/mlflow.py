@@ -460,9 +460,9 @@ class MlflowAPI:
         from pedigree.store import events as ev
 
         run_id = _text(body, "run_id", required=False) or _text(body, "run_uuid")
-        metrics = _list(body.get("metrics"), "metrics")
-        params = _list(body.get("params"), "params")
-        tags = _list(body.get("tags"), "tags")
+        metrics = _records(body.get("metrics"), "metrics")
+        params = _records(body.get("params"), "params")
+        tags = _records(body.get("tags"), "tags")
         if len(metrics) > MAX_METRICS_PER_BATCH:
             raise MlflowError(
                 f"A batch logging request can contain at most {MAX_METRICS_PER_BATCH} metrics. "
@@ -580,7 +580,7 @@ class MlflowAPI:
         the dataset's name and digest), since MLflow's dataset records carry no bytes the
         lineage could follow."""
         run_id = _text(body, "run_id")
-        datasets = _list(body.get("datasets"), "datasets")
+        datasets = _records(body.get("datasets"), "datasets")
         tags: dict[str, str] = {}
         for item in datasets:
             ds = item.get("dataset") if isinstance(item, dict) else None
@@ -636,8 +636,8 @@ class MlflowAPI:
         ids = body.get("experiment_ids") or []
         if not isinstance(ids, list):
             raise MlflowError("Invalid value for parameter 'experiment_ids' supplied.")
-        max_results = _int(body.get("max_results"), "max_results", 1000) or 1000
-        if not 0 < max_results <= MAX_RESULTS:
+        max_results = _int(body.get("max_results"), "max_results", 1000)
+        if max_results is None or not 0 < max_results <= MAX_RESULTS:
             raise MlflowError(
                 f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at "
                 f"most {MAX_RESULTS}"
@@ -811,6 +811,7 @@ class MlflowAPI:
         if run_id is not None:
             with self._ctx.read() as reader:
                 self._row(reader, run_id)
+        given = _records(body.get("params"), "params")
         model_id = "m-" + new_id().replace("-", "")
         model = _LoggedModel(
             model_id=model_id,
@@ -820,9 +821,7 @@ class MlflowAPI:
             created=int(time.time() * 1000),
             model_type=_text(body, "model_type", required=False),
             tags=_tag_map(body.get("tags")),
-            params={
-                str(p.get("key")): str(p.get("value")) for p in _list(body.get("params"), "params")
-            },
+            params={str(p.get("key")): str(p.get("value")) for p in given},
         )
         with self._book.lock:
             self._book.models[model_id] = model
@@ -855,7 +854,7 @@ class MlflowAPI:
     def log_logged_model_params(self, model_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         model = self._model(model_id)
         with self._book.lock:
-            for p in _list(body.get("params"), "params"):
+            for p in _records(body.get("params"), "params"):
                 model.params[str(p.get("key"))] = str(p.get("value"))
         return {}
 
@@ -871,7 +870,7 @@ class MlflowAPI:
         run_id = _text(body, "run_id")
         with self._ctx.read() as reader:
             self._row(reader, run_id)
-        for item in _list(body.get("models"), "models"):
+        for item in _records(body.get("models"), "models"):
             self._model(str(item.get("model_id")))
         return {}
 
@@ -898,6 +897,15 @@ def _list(value: Any, name: str) -> list[Any]:
     if not isinstance(value, list):
         raise MlflowError(f"Invalid value {value!r} for parameter '{name}' supplied.")
     return value
+
+
+def _records(value: Any, name: str) -> list[dict[str, Any]]:
+    """A repeated message field: a list of JSON objects."""
+    items = _list(value, name)
+    for item in items:
+        if not isinstance(item, dict):
+            raise MlflowError(f"Invalid value {item!r} for parameter '{name}' supplied.")
+    return items
 
 
 def _tag_map(value: Any) -> dict[str, str]:
