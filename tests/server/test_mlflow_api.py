@@ -148,6 +148,11 @@ def test_lineage_and_audit(server: Server, logged: dict[str, Any]) -> None:
     res = server.local("lineage", "blake3:" + hash_bytes(b"hello pedigree\n").hex, "--up", "--json")
     assert res.code == 0, res.err
     assert logged["parent"] in res.out  # the artifact was made by the MLflow run
+    # a reviewer approves the MLflow run as any other (four eyes: rex made it, rita approves)
+    res = server.cli("reviewer", "approve", logged["parent"], "--note", "checked")
+    assert res.code == 0, res.err
+    shown = show(server, logged["parent"])
+    assert "rita" in json.dumps(shown.get("reviews", shown))
     res = server.local("audit", "verify")
     assert res.code == 0, res.out + res.err
 
