@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from pedigree.errors import InvalidInput
 from pedigree.identity.errors import SelfApproval
-from pedigree.store.events import ApprovalRecorded, Event, PolicyChanged
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pedigree.config import Project
     from pedigree.context import Context
+    from pedigree.store.events import Event
     from pedigree.store.reader import Reader
 
 __all__ = [
@@ -130,6 +130,8 @@ def sync_policy(ctx: Context, policy: Policy) -> bool:
     at = time.time()
     recorded: list[bool] = []  # of each build (a remote write may build again)
 
+    from pedigree.store.events import PolicyChanged  # the event classes cost ~40 ms to import
+
     def build(reader: Reader) -> list[Event]:
         row = reader.policy()
         if row is not None and Policy.from_json(row.policy) == policy:
@@ -180,6 +182,8 @@ def check_dataset_approval(reader: Reader, *, actor: str, ref: str, policy: Poli
 def check_events(reader: Reader, events: Sequence[Event], *, actor: str, policy: Policy) -> None:
     """Check every approval among ``events`` against ``policy`` (the team server calls this
     before it appends a batch, so a client cannot skip the check)."""
+    from pedigree.store.events import ApprovalRecorded
+
     for event in events:
         if not isinstance(event, ApprovalRecorded) or event.decision != "approved":
             continue
