@@ -27,15 +27,14 @@ def _enrichers() -> list[Enricher]:
     gets ``selection``: a sweep trial's context
     (:func:`pedigree.selection.context.selection_context`) or None."""
     from pedigree.audit.approvals import enrich_records as approvals
-    from pedigree.bundle.records import enrich_records as imports
     from pedigree.data.linking import enrich_records as io
     from pedigree.identity.records import enrich_records as identities
-    from pedigree.interop.records import enrich_records as tool_imports
     from pedigree.reproduce.records import enrich_records as reproductions
     from pedigree.selection.context import enrich_records as selection
+    from pedigree.tracking.imported import enrich_records as imports
     from pedigree.tracking.tags import enrich_records as tags
 
-    return [io, reproductions, approvals, selection, tool_imports, imports, identities, tags]
+    return [io, reproductions, approvals, selection, imports, identities, tags]
 
 
 def load_records(reader: Reader, ids: Sequence[str], *, detail: bool) -> list[dict[str, Any]]:
