@@ -73,12 +73,9 @@ _REEXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _REEXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pedigree.api' has no attribute {name!r}")
-    import importlib
+    from pedigree.lazy import lazy_attribute
 
-    return getattr(importlib.import_module(module), name)
+    return lazy_attribute(__name__, _REEXPORTS, name)
 
 
 class Tracker:
