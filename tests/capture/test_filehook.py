@@ -87,3 +87,25 @@ for name in ("a", "b"):
         for r in runs
     )
     assert outs == [("a.out",), ("b.out",)]
+
+
+def test_the_in_process_hook_knows_what_the_injected_hook_knows() -> None:
+    """The injected start-up module cannot import Pedigree, so it keeps its own lists of native
+    I/O modules and spawning events; the in-process hook's copies must not drift from them."""
+    import ast
+    from pathlib import Path
+
+    import pedigree._inject
+    from pedigree.capture import filehook
+
+    source = Path(pedigree._inject.__path__[0]) / "sitecustomize.py"
+    tree = ast.parse(source.read_text())
+    values = {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id in ("NATIVE_IO", "SPAWN_EVENTS")
+    }
+    assert values["NATIVE_IO"] == filehook.NATIVE_IO
+    assert values["SPAWN_EVENTS"] == filehook._SPAWN_EVENTS
