@@ -25,9 +25,23 @@ import contextlib
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 
-__all__ = ["ReadPool", "sqlite_path"]
+__all__ = ["ReadPool", "readonly_uri", "sqlite_path"]
+
+
+def readonly_uri(path: str) -> str | None:
+    """An ``immutable`` URI for a database file whose folder cannot be written (a read-only
+    mount: an archive an auditor reads), None otherwise.
+
+    SQLite cannot make the WAL's shared-memory file next to such a database, and would refuse to
+    open it; opened immutable, it reads the file as it is (nothing can change it there).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.access(folder, os.W_OK) or not os.path.isdir(folder):
+        return None
+    return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
 
 
 def sqlite_path(url: str) -> str | None:
@@ -55,8 +69,10 @@ class ReadPool:
         self.trace: Callable[[str], object] | None = None
 
     def _connect(self) -> sqlite3.Connection:
+        readonly = readonly_uri(self.path)
         raw = sqlite3.connect(
-            self.path,
+            readonly or self.path,
+            uri=readonly is not None,
             timeout=self.busy_timeout_ms / 1000,
             isolation_level=None,  # transactions are ours: BEGIN ... ROLLBACK
             check_same_thread=False,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pedigree.errors import InvalidInput, PedigreeError, StaleRead, StoreError
 from pedigree.store.chain import IDENTITIES, event_digest
 from pedigree.store.db import SQLiteDb, lazy_module
-from pedigree.store.lite import ReadPool, sqlite_path
+from pedigree.store.lite import ReadPool, readonly_uri, sqlite_path
 from pedigree.store.migrations import HEAD_REVISION
 from pedigree.store.reader import Reader
 
@@ -135,11 +135,18 @@ class SQLStore:
         if self.dialect == "postgresql":
             return sa.create_engine(url, pool_pre_ping=True)
         memory = url in ("sqlite://", "sqlite:///:memory:")
-        if not memory:
-            Path(sa.engine.make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
+        database = sa.engine.make_url(url).database or ""
+        readonly = None if memory else readonly_uri(database)
+        if not memory and readonly is None:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 60}}
         if memory:
             kwargs["poolclass"] = sa.pool.StaticPool
+        if readonly is not None:
+            # On a read-only mount: reads work (audit verify of an archive); a write fails.
+            kwargs["creator"] = lambda: sqlite3.connect(
+                readonly, uri=True, check_same_thread=False, timeout=60
+            )
         engine = sa.create_engine(url, **kwargs)
 
         @sa_event.listens_for(engine, "connect")
@@ -147,7 +154,7 @@ class SQLStore:
             # We issue BEGIN ourselves, so that writers can take the lock up front.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            if not memory:
+            if not memory and readonly is None:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
