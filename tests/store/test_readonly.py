@@ -81,3 +81,11 @@ def test_a_write_fails_in_one_line_and_changes_nothing(archived: str) -> None:
             assert reader.select_runs(limit=5) == [RUN]
     finally:
         store.close()
+
+
+def test_a_folder_with_a_writer_s_wal_beside_the_database_is_not_opened_immutable(
+    archived: str,
+) -> None:
+    path = archived.removeprefix("sqlite:///")
+    Path(path + "-wal").write_bytes(b"")
+    assert lite.readonly_uri(path) is None

@@ -37,9 +37,14 @@ def readonly_uri(path: str) -> str | None:
 
     SQLite cannot make the WAL's shared-memory file next to such a database, and would refuse to
     open it; opened immutable, it reads the file as it is (nothing can change it there).
+    Only when no WAL file is beside it: a WAL file means a writer may be at work.
     """
     folder = os.path.dirname(os.path.abspath(path))
     if os.access(folder, os.W_OK) or not os.path.isdir(folder):
+        return None
+    if os.path.exists(path + "-wal") or os.path.exists(path + "-shm"):
+        # A writer may be at work (a folder shared read-only with this user, say): immutable
+        # reads would not see its locks, so SQLite opens it the ordinary way.
         return None
     return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
 
