@@ -77,6 +77,29 @@ print(json.dumps((time.perf_counter() - t0) / N))
 """
 
 
+def per_run_seconds(
+    workdir: Path, n: int, env: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """The seconds a run of ``train.py`` (PER_RUN, in ``workdir``) takes without Pedigree and
+    recorded (warm), each the median of 3 processes of ``n`` runs; ``env`` for the processes
+    (a team server's address, say)."""
+
+    def run(mode: str) -> float:
+        out = subprocess.run(
+            [python(), "train.py", str(n), mode],
+            cwd=workdir,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return float(out.stdout.strip().splitlines()[-1])
+
+    bare = statistics.median(run("bare") for _ in range(3))
+    tracked = statistics.median(run("warm") for _ in range(3))
+    return bare, tracked
+
+
 def per_run(workdir: Path, n: int) -> dict[str, float]:
     subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
     (workdir / "train.py").write_text(PER_RUN)
@@ -90,18 +113,7 @@ def per_run(workdir: Path, n: int) -> dict[str, float]:
         [python(), "-m", "pedigree.cli.main", "init"], cwd=workdir, check=True, capture_output=True
     )
 
-    def run(mode: str) -> float:
-        out = subprocess.run(
-            [python(), "train.py", str(n), mode],
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return float(out.stdout.strip().splitlines()[-1])
-
-    bare = statistics.median(run("bare") for _ in range(3))
-    tracked = statistics.median(run("warm") for _ in range(3))
+    bare, tracked = per_run_seconds(workdir, n)
     overhead = tracked - bare
     row(
         f"per-run overhead, 50 params + 20x100 metric calls (n={n})",

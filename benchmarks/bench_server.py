@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,7 +93,7 @@ def setup(work: Path) -> tuple[Server, dict[str, str], str]:
 def per_run(
     work: Path, server: Server, env: dict[str, str], token: str, n: int
 ) -> dict[str, float]:
-    from bench_foundation import PER_RUN
+    from bench_foundation import PER_RUN, per_run_seconds
 
     client = work / "client"
     client.mkdir()
@@ -102,19 +101,7 @@ def per_run(
     (client / "train.py").write_text(PER_RUN)
     cenv = {**env, "PEDIGREE_URI": server.url, "PEDIGREE_TOKEN": token}
 
-    def run(mode: str) -> float:
-        out = subprocess.run(
-            [python(), "train.py", str(n), mode],
-            cwd=client,
-            env=cenv,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return float(out.stdout.strip().splitlines()[-1])
-
-    bare = statistics.median(run("bare") for _ in range(3))
-    tracked = statistics.median(run("warm") for _ in range(3))
+    bare, tracked = per_run_seconds(client, n, cenv)
     overhead = tracked - bare
     row(
         f"per-run overhead through the server (n={n})",
