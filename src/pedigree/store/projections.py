@@ -431,6 +431,17 @@ def _require_user(conn: Connection, name: str) -> None:
         raise NotFound(f"no user {name!r}")
 
 
+def _update_user(conn: Connection, p: dict[str, Any], **values: Any) -> None:
+    """Change an existing user's row (``NotFound`` when there is none), stamped with the event's
+    time."""
+    _require_user(conn, p["name"])
+    conn.execute(
+        t.users.update()
+        .where(t.users.c.name == p["name"])
+        .values(**values, updated_at=p.get("at", 0.0))
+    )
+
+
 @projector(ev.UserAdded)
 def _user_added(conn: Connection, p: dict[str, Any]) -> None:
     if conn.execute(sa.select(t.users.c.name).where(t.users.c.name == p["name"])).first():
@@ -450,32 +461,17 @@ def _user_added(conn: Connection, p: dict[str, Any]) -> None:
 
 @projector(ev.UserRoleChanged)
 def _user_role_changed(conn: Connection, p: dict[str, Any]) -> None:
-    _require_user(conn, p["name"])
-    conn.execute(
-        t.users.update()
-        .where(t.users.c.name == p["name"])
-        .values(role=p["role"], updated_at=p.get("at", 0.0))
-    )
+    _update_user(conn, p, role=p["role"])
 
 
 @projector(ev.UserDisabled)
 def _user_disabled(conn: Connection, p: dict[str, Any]) -> None:
-    _require_user(conn, p["name"])
-    conn.execute(
-        t.users.update()
-        .where(t.users.c.name == p["name"])
-        .values(disabled=True, updated_at=p.get("at", 0.0))
-    )
+    _update_user(conn, p, disabled=True)
 
 
 @projector(ev.UserPasswordSet)
 def _user_password_set(conn: Connection, p: dict[str, Any]) -> None:
-    _require_user(conn, p["name"])
-    conn.execute(
-        t.users.update()
-        .where(t.users.c.name == p["name"])
-        .values(password_hash=p["hash"], updated_at=p.get("at", 0.0))
-    )
+    _update_user(conn, p, password_hash=p["hash"])
 
 
 @projector(ev.TokenCreated)
